@@ -1,0 +1,3 @@
+from resunet_gui.cli import main
+
+raise SystemExit(main())

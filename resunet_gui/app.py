@@ -1,0 +1,1 @@
+"""Wires the Qt GUI: builds the main window and hands it the services."""

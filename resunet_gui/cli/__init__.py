@@ -1,0 +1,69 @@
+"""Headless command line: ``resunet-gui COMMAND ...``.
+
+Each command lives in its own module exposing ``register(subparsers)``; modules import
+torch and Qt only inside their ``run`` so ``--help`` stays instant.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from resunet_gui import __version__
+from resunet_gui.core.errors import ResunetError
+
+# command name -> module under resunet_gui.cli
+COMMANDS: dict[str, str] = {
+    "gui": "gui",
+    "predict": "predict",
+    "train": "train",
+    "eval": "evaluate",
+    "simulate": "simulate",
+    "export": "export",
+    "bench": "bench",
+    "doctor": "doctor",
+    "demo": "demo",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="resunet-gui",
+        description="Annotate images with ResNet18-UNet suggestions; headless commands below.",
+    )
+    parser.add_argument("--version", action="version", version=f"resunet-gui {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS.items():
+        try:
+            mod = importlib.import_module(f"resunet_gui.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"resunet_gui.cli.{module}":
+                raise
+            continue  # command not built in this installation
+        mod.register(sub, name)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except ResunetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})", file=sys.stderr)
+        return 2
