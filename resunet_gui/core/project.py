@@ -1,0 +1,404 @@
+"""A project folder: image list, masks, classes, per-image status, lock and journal.
+
+Two layouts: a dataset (``images/`` + ``masks/`` + ``classes.json`` + ``split.csv``) or a
+plain folder of images (masks go to ``<folder>/masks/``). Opening lists file names only —
+no image is decoded — so a 10,000-image folder opens instantly; sizes come on demand.
+Problems with single files (name collisions, empty files, odd names) become ``warnings``.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from resunet_gui.core import imageio
+from resunet_gui.core.errors import ProjectError, StorageError
+from resunet_gui.core.journal import Journal
+from resunet_gui.core.lock import ProjectLock
+from resunet_gui.core.project_state import (
+    ProjectState,
+    dump_state,
+    load_classes_file,
+    load_split_csv,
+    parse_classes,
+    parse_state,
+)
+from resunet_gui.core.storage import (
+    FileStamp,
+    atomic_write_json,
+    atomic_write_png,
+    storage_error,
+)
+from resunet_gui.core.types import DEFAULT_CLASSES, IGNORE_INDEX, ClassSpec, ImageEntry, ImageStatus
+
+STATE_DIR = ".resunet"
+_EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
+_ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
+
+
+def _summary(what: str, names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:_EXAMPLES])
+    more = f" and {len(names) - _EXAMPLES} more" if len(names) > _EXAMPLES else ""
+    return f"{len(names)} {what}: {shown}{more}"
+
+
+def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[str, str], list[str]]:
+    """stem -> path relative to ``root`` (posix) for every image file, plus warnings.
+
+    Uses directory entries only (no stat except for symlinks): fast on 10,000 files.
+    """
+    found: dict[str, str] = {}
+    collisions, undecodable, odd, broken = [], [], [], []
+    stack = [(root, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            return found, [f"cannot list {folder}: {exc.strerror}"]
+        for e in entries:
+            name = e.name
+            if name.startswith("."):
+                continue
+            rel = prefix + name
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                undecodable.append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+                continue
+            if e.is_dir():
+                if recursive and not (prefix == "" and name in skip):
+                    stack.append((Path(e.path), rel + "/"))
+                continue
+            stem, suffix = os.path.splitext(name)
+            if suffix.lower() not in imageio.IMAGE_SUFFIXES:
+                continue
+            if e.is_symlink() and not e.is_file():
+                broken.append(rel)
+                continue
+            if stem in found:
+                collisions.append(f"{rel} (same name as {found[stem]})")
+                continue
+            if _ODD_CHARS.search(name) or name != name.strip():
+                odd.append(rel)
+            found[stem] = rel
+    warnings = []
+    if collisions:
+        warnings.append(_summary("images skipped because another image has the same name", collisions))
+    if undecodable:
+        warnings.append(_summary("files skipped: their names are not valid text", undecodable))
+    if broken:
+        warnings.append(_summary("images skipped: broken links", broken))
+    if odd:
+        warnings.append(_summary("image names with characters other programs may reject", odd))
+    return dict(sorted(found.items())), warnings
+
+
+class Project:
+    """An open project folder. Use ``Project.open``; close it (or use ``with``) to release the lock."""
+
+    def __init__(self, folder: Path, *, layout: str, recursive: bool) -> None:
+        self.folder = folder
+        self.layout = layout
+        self.recursive = recursive
+        self.images_dir = folder / "images" if layout == "dataset" else folder
+        self.masks_dir = folder / "masks"
+        self.state_dir = folder / STATE_DIR
+        self.models_dir = self.state_dir / "models"
+        self.state_path = self.state_dir / "project.json"
+        self.classes: list[ClassSpec] = list(DEFAULT_CLASSES)
+        self.ignore_index: int | None = IGNORE_INDEX
+        self.read_only = False
+        self.read_only_reason: str | None = None
+        self.warnings: list[str] = []
+        self.pending_recovery: list[str] = []
+        self._entries: dict[str, ImageEntry] = {}
+        self._orphans: dict[str, ImageEntry] = {}
+        self._split: dict[str, tuple[str | None, str | None]] = {}
+        self._sizes: dict[str, tuple[int, int]] = {}
+        self._mask_stamps: dict[str, FileStamp | None] = {}
+        self._state_stamp: FileStamp | None | bool = False
+        self._extra: dict = {}
+        self._lock = ProjectLock(self.state_dir / "lock")
+        self._journal: Journal | None = None
+        self._batch = 0
+        self._dirty = False
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, folder: str | Path, *, recursive: bool = False, read_only: bool = False,
+             import_masks_as: ImageStatus | str = ImageStatus.DONE, recover: bool = False) -> Project:
+        """Open (and on first use, initialise) a project; never decodes images.
+
+        ``read_only`` is forced on when another instance holds the lock or the folder cannot
+        be written; the reason is in ``warnings``. A corrupt project.json raises ProjectError
+        unless ``recover=True``, which moves it aside (kept for inspection) and starts fresh.
+        """
+        folder = Path(folder).expanduser().absolute()
+        if not folder.is_dir():
+            raise ProjectError(f"{folder} is not a folder")
+        layout = "dataset" if (folder / "images").is_dir() else "plain"
+        self = cls(folder, layout=layout, recursive=recursive)
+        self._scan()
+        if read_only:
+            self._set_read_only("opened read-only as requested")
+        else:
+            self._take_lock()
+        try:
+            self._load(ImageStatus(import_masks_as), recover)
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def _set_read_only(self, reason: str) -> None:
+        self.read_only = True
+        self.read_only_reason = reason
+        self.warnings.insert(0, reason)
+
+    def _take_lock(self) -> None:
+        if not os.access(self.folder, os.W_OK):
+            self._set_read_only("opened read-only: the folder is read-only (no write permission)")
+            return
+        try:
+            self.state_dir.mkdir(exist_ok=True)
+            busy = self._lock.acquire()
+        except OSError as exc:
+            ro = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
+            why = "the folder is read-only (no write permission)" if ro else exc.strerror
+            self._set_read_only(f"opened read-only: {why}")
+            return
+        if busy:
+            self._set_read_only(busy)
+
+    def _scan(self) -> None:
+        skip = {"masks", STATE_DIR} if self.layout == "plain" else set()
+        self._relpaths, warnings = scan_images(self.images_dir, recursive=self.recursive, skip=skip)
+        self.warnings.extend(warnings)
+        if not self._relpaths:
+            self.warnings.append(f"no images ({', '.join(imageio.IMAGE_SUFFIXES)}) found in {self.images_dir}")
+
+    def _load(self, import_as: ImageStatus, recover: bool) -> None:
+        state, fresh = self._read_state(recover)
+        classes_file = self.folder / "classes.json"
+        if state.classes is not None:
+            self.classes, self.ignore_index = state.classes, state.ignore_index
+        elif classes_file.is_file():
+            self.classes, self.ignore_index = load_classes_file(classes_file)
+        self._extra = state.extra
+        if (self.folder / "split.csv").is_file():
+            self._split, warnings = load_split_csv(self.folder / "split.csv")
+            self.warnings.extend(warnings)
+        masks = self._mask_stems()
+        now = time.time()
+        for stem, rel in self._relpaths.items():
+            entry = state.entries.pop(stem, None)
+            if entry is None:
+                status = import_as if stem in masks else ImageStatus.NEW
+                entry = ImageEntry(stem=stem, relpath=rel, status=status, created=now, updated=now)
+                self._dirty = True
+            entry.relpath = rel
+            entry.split, entry.group = self._split.get(stem, (None, None))
+            self._entries[stem] = entry
+        self._orphans = state.entries  # images gone from disk: keep their state, don't list them
+        lonely = sorted(masks - self._entries.keys())
+        if lonely:
+            self.warnings.append(_summary("masks without a matching image", lonely))
+        self.pending_recovery = [s for s in self.journal.pending() if s in self._entries]
+        if self.pending_recovery:
+            self.warnings.append(_summary("images have unsaved edits from a crash that will be "
+                                          "restored when opened", self.pending_recovery))
+        if not self.read_only and (fresh or state.migrated_from is not None or self._dirty):
+            try:
+                self.save()
+            except StorageError as exc:  # e.g. disk full: still open the project to look at it
+                self.warnings.append(f"project state not saved yet: {exc}")
+
+    def _read_state(self, recover: bool) -> tuple[ProjectState, bool]:
+        try:
+            data = self.state_path.read_bytes()
+        except FileNotFoundError:
+            self._state_stamp = None
+            return ProjectState(), True
+        except OSError as exc:
+            raise ProjectError(f"cannot read {self.state_path}: {exc.strerror}") from None
+        self._state_stamp = FileStamp.of(self.state_path)
+        try:
+            return parse_state(data, self.state_path), False
+        except ProjectError as exc:
+            if not recover or self.read_only:
+                raise ProjectError(f"{exc} (open it with recovery to move the bad file aside "
+                                   "and start a fresh project state)") from None
+            aside = self.state_path.with_name(f"project.json.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(self.state_path, aside)
+            self._state_stamp = None
+            self.warnings.append(f"{exc}; it was moved to {aside.name} and the project state was "
+                                 "rebuilt from the files on disk")
+            return ProjectState(), True
+
+    def _mask_stems(self) -> set[str]:
+        try:
+            return {os.path.splitext(e.name)[0] for e in os.scandir(self.masks_dir)
+                    if e.name.lower().endswith(".png") and not e.name.startswith(".")}
+        except OSError:
+            return set()
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def journal(self) -> Journal:
+        """The write-ahead edit journal (refuses appends when read-only)."""
+        if self._journal is None:
+            self._journal = Journal(self.state_dir / "journal", read_only=self.read_only)
+        return self._journal
+
+    def stems(self) -> list[str]:
+        return list(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entry(self, stem: str) -> ImageEntry:
+        try:
+            return self._entries[stem]
+        except KeyError:
+            raise ProjectError(f"no image named {stem!r} in this project") from None
+
+    def image_path(self, stem: str) -> Path:
+        return self.images_dir / self.entry(stem).relpath
+
+    def mask_path(self, stem: str) -> Path:
+        self.entry(stem)
+        return self.masks_dir / f"{stem}.png"
+
+    def image_size(self, stem: str) -> tuple[int, int]:
+        """(height, width) from the header, cached; ImageReadError if unreadable."""
+        if stem not in self._sizes:
+            self._sizes[stem] = imageio.image_size(self.image_path(stem))
+        return self._sizes[stem]
+
+    def split_of(self, stem: str) -> str | None:
+        return self.entry(stem).split
+
+    def group_of(self, stem: str) -> str | None:
+        return self.entry(stem).group
+
+    def stems_with_status(self, status: ImageStatus | str) -> list[str]:
+        status = ImageStatus(status)
+        return [s for s, e in self._entries.items() if e.status == status]
+
+    # ----------------------------------------------------------------- masks
+    def read_mask(self, stem: str) -> np.ndarray | None:
+        """The saved mask, or None when there is none; remembers its version for save_mask."""
+        path = self.mask_path(stem)
+        stamp = FileStamp.of(path)
+        self._mask_stamps[stem] = stamp
+        return None if stamp is None else imageio.read_mask(path)
+
+    def save_mask(self, stem: str, mask: np.ndarray) -> None:
+        """Write the mask atomically; refuses if another program changed it since read_mask."""
+        self._check_writable()
+        mask = np.asarray(mask)
+        if mask.dtype != np.uint8 or mask.ndim != 2:
+            raise ValueError(f"mask must be uint8 HxW, got {mask.dtype} {mask.shape}")
+        if stem in self._sizes and self._sizes[stem] != mask.shape:
+            raise ProjectError(f"mask of {stem} is {mask.shape[1]}x{mask.shape[0]} but the image "
+                               f"is {self._sizes[stem][1]}x{self._sizes[stem][0]}")
+        path = self.mask_path(stem)
+        try:
+            self.masks_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, path) from None
+        expected = self._mask_stamps.get(stem, False)
+        self._mask_stamps[stem] = atomic_write_png(path, mask, expected=expected)
+
+    # ----------------------------------------------------------------- state
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StorageError(f"this project is open read-only ({self.read_only_reason}); "
+                               "nothing was written")
+
+    def set_status(self, stem: str, status: ImageStatus | str, model_version: str | None = None,
+                   corrected_fraction: float | None = None) -> None:
+        """Update an image's status (saved at once unless inside ``batch()``)."""
+        self._check_writable()
+        e = self.entry(stem)
+        e.status = ImageStatus(status)
+        if model_version is not None:
+            e.model_version = model_version
+        if corrected_fraction is not None:
+            e.corrected_fraction = float(corrected_fraction)
+        e.updated = time.time()
+        self._changed()
+
+    def add_edits(self, stem: str, count: int = 1) -> None:
+        """Count editing steps on an image (saved with the next save)."""
+        self._check_writable()
+        e = self.entry(stem)
+        e.edits += count
+        e.updated = time.time()
+        self._dirty = True
+
+    def set_classes(self, classes: list[ClassSpec]) -> None:
+        """Replace the class list (and the dataset's classes.json in the dataset layout)."""
+        self._check_writable()
+        checked = parse_classes([{"id": c.id, "name": c.name, "color": list(c.color), "key": c.key}
+                                 for c in classes], "classes")
+        self.classes = checked
+        if self.layout == "dataset":
+            atomic_write_json(self.folder / "classes.json", {
+                "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in checked],
+                "ignore_index": self.ignore_index})
+        self._changed()
+
+    def _changed(self) -> None:
+        self._dirty = True
+        if self._batch == 0:
+            self.save()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[Project]:
+        """Defer state saves until the block ends (for bulk status changes)."""
+        self._batch += 1
+        try:
+            yield self
+        finally:
+            self._batch -= 1
+            if self._batch == 0 and self._dirty:
+                self.save()
+
+    def save(self) -> None:
+        """Write project.json atomically (refused if another program rewrote it meanwhile)."""
+        self._check_writable()
+        entries = list(self._entries.values()) + list(self._orphans.values())
+        doc = dump_state(self.classes, self.ignore_index, entries, self._extra)
+        self.state_dir.mkdir(exist_ok=True)
+        compact = None if len(entries) > 200 else 1  # big projects: smaller, faster file
+        self._state_stamp = atomic_write_json(self.state_path, doc, expected=self._state_stamp,
+                                              indent=compact)
+        self._dirty = False
+
+    def close(self) -> None:
+        """Save pending state and release the lock (the lock is released even if saving fails)."""
+        try:
+            if self._dirty and not self.read_only:
+                self.save()
+        finally:
+            if self._journal is not None:
+                self._journal.close()
+            self._lock.release()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        ro = ", read-only" if self.read_only else ""
+        return f"Project({str(self.folder)!r}, {self.layout}, {len(self)} images{ro})"
