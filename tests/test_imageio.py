@@ -240,3 +240,17 @@ def test_encode_png_round_trips_gray_and_rgb(tmp_path):
         path = tmp_path / "x.png"
         path.write_bytes(encode_png(arr))
         np.testing.assert_array_equal(read_image(path).raw, arr)
+
+
+def test_palette_png_mask_reads_as_class_indices(tmp_path: Path) -> None:
+    from PIL import Image
+
+    mask = np.zeros((20, 30), np.uint8)
+    mask[5:10, 5:25] = 1
+    mask[12:, :4] = 255
+    img = Image.fromarray(mask, mode="P")
+    palette = [0, 0, 0, 255, 0, 0] + [7, 7, 7] * 253 + [255, 255, 255]
+    img.putpalette(palette)
+    path = tmp_path / "m.png"
+    img.save(path, transparency=0)
+    assert np.array_equal(read_mask(path), mask)

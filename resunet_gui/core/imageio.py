@@ -15,6 +15,7 @@ import numpy as np
 import tifffile
 
 from resunet_gui.core.errors import ImageReadError
+from resunet_gui.core.png_palette import is_palette_png, palette_as_gray
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 MAX_SIDE = 30000
@@ -347,6 +348,9 @@ def read_mask(path: str | Path) -> np.ndarray:
     if kind is not None:
         _check_size(path, *_header_size(path, head, kind))
     data = head if len(head) < 65536 else head + _read_rest(path, len(head))
+    if kind == "png" and is_palette_png(data):
+        _check_png_chunks(path, data)
+        data = palette_as_gray(data)
     arr = _decode(path, data, kind)
     if arr.ndim == 3:
         if arr.shape[2] == 1:

@@ -1,1 +1,6 @@
-"""export layer."""
+"""Dataset export: one writer module per format, a registry, and ``export_project``."""
+from .base import ExportCancelled, ExportOptions, ExportResult
+from .registry import export_images, export_project, formats
+
+__all__ = ["ExportCancelled", "ExportOptions", "ExportResult", "export_images", "export_project",
+           "formats"]
