@@ -361,3 +361,26 @@ def test_state_of_images_that_vanished_is_kept(tmp_path):
     (tmp_path / "c.png").rename(folder / "c.png")
     with Project.open(folder) as p:
         assert p.entry("c").status == ImageStatus.DONE
+
+
+def test_open_removes_temp_files_left_by_a_killed_writer_but_keeps_masks(tmp_path):
+    folder = _dataset(tmp_path)
+    with Project.open(folder) as p:
+        p.save_mask(p.stems()[0], np.ones((12, 16), np.uint8))
+    stale = folder / "masks" / ".s0.png.0123456789ab.tmp"
+    stale.write_bytes(b"half a png")
+    other = folder / "masks" / "notes.tmp"
+    other.write_bytes(b"user file")
+    with Project.open(folder) as p:
+        assert not stale.exists()
+        assert other.exists()
+        assert p.read_mask(p.stems()[0]).max() == 1
+
+
+def test_read_only_open_leaves_temp_files_alone(tmp_path):
+    folder = _dataset(tmp_path)
+    (folder / ".resunet").mkdir(exist_ok=True)
+    stale = folder / ".resunet" / ".project.json.0123456789ab.tmp"
+    stale.write_bytes(b"{")
+    with Project.open(folder, read_only=True):
+        assert stale.exists()

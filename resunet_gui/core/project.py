@@ -33,6 +33,7 @@ from resunet_gui.core.storage import (
     FileStamp,
     atomic_write_json,
     atomic_write_png,
+    remove_stale_temps,
     storage_error,
 )
 from resunet_gui.core.types import DEFAULT_CLASSES, IGNORE_INDEX, ClassSpec, ImageEntry, ImageStatus
@@ -176,6 +177,9 @@ class Project:
             return
         if busy:
             self._set_read_only(busy)
+            return
+        for folder in (self.masks_dir, self.state_dir):
+            remove_stale_temps(folder)
 
     def _scan(self) -> None:
         skip = {"masks", STATE_DIR} if self.layout == "plain" else set()
