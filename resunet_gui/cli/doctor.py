@@ -1,0 +1,80 @@
+"""``resunet-gui doctor``: what this installation runs on, for bug reports and set-up checks.
+
+Versions come from package metadata (PySide6 is not imported: the check must work where Qt
+cannot start); torch is imported to list devices.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from importlib import metadata
+
+PACKAGES = ("torch", "torchvision", "PySide6-Essentials", "PySide6", "numpy",
+            "opencv-python-headless", "safetensors", "tifffile", "segmentation-models-pytorch")
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> None:
+    p = subparsers.add_parser(name, help="print versions, devices and weights availability")
+    p.set_defaults(func=run)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _devices() -> list[str]:
+    import torch
+
+    lines = [f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+             f"torch uses {torch.get_num_threads()} threads"]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(i)
+            free, total = torch.cuda.mem_get_info(i)
+            lines.append(f"cuda:{i}: {props.name}, {total / 2**30:.1f} GiB total, "
+                         f"{free / 2**30:.1f} GiB free, capability {props.major}.{props.minor}, "
+                         f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}")
+    else:
+        build = torch.version.cuda
+        lines.append("cuda: not available" + (f" (torch built for CUDA {build}; no GPU or driver)"
+                                              if build else " (CPU-only torch build)"))
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        lines.append("mps: available")
+    return lines
+
+
+def _weights() -> str:
+    from resunet_gui.model.weights import (
+        IMAGENET_FILE,
+        KNOWN_SHA256,
+        file_sha256,
+        imagenet_cache_path,
+    )
+
+    path = imagenet_cache_path()
+    if not path.is_file():
+        return f"not cached at {path} (downloaded on first use when online)"
+    ok = file_sha256(path) == KNOWN_SHA256[IMAGENET_FILE]
+    return f"{path} ({'sha256 ok' if ok else 'sha256 MISMATCH: delete it to download again'})"
+
+
+def run(args: argparse.Namespace) -> int:
+    from resunet_gui import __version__
+
+    print(f"resunet-gui {__version__}")
+    print(f"python {platform.python_version()} ({sys.executable}) on {platform.platform()}")
+    for dist in PACKAGES:
+        version = _version(dist)
+        if version is not None or dist in ("torch", "PySide6-Essentials"):
+            print(f"  {dist}: {version or 'not installed'}")
+    for line in _devices():
+        print(f"device {line}")
+    print(f"QT_QPA_PLATFORM: {os.environ.get('QT_QPA_PLATFORM', '(unset)')}")
+    print(f"ImageNet ResNet18 weights: {_weights()}")
+    return 0

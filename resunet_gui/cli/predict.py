@@ -1,0 +1,110 @@
+"""``resunet-gui predict FOLDER``: write a predicted mask PNG for every image of a folder.
+
+Masks are uint8 class indices named ``<out>/<stem>.png`` (the ``masks/`` layout). Unreadable
+images are reported and skipped; the exit status is 1 when any was skipped.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from resunet_gui.core.errors import ImageReadError, ResunetError
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> None:
+    p = subparsers.add_parser(name, help="predict masks for every image of a folder",
+                              description=__doc__)
+    p.add_argument("folder", type=Path, help="folder of images (its images/ subfolder if present)")
+    p.add_argument("--checkpoint", type=Path, help="model checkpoint (.safetensors)")
+    p.add_argument("--out", type=Path, help="where to write masks (default FOLDER/predictions)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps")
+    p.add_argument("--tile", type=int, default=1024, help="tile side for large images")
+    p.add_argument("--classes", type=int, default=2,
+                   help="classes of the random model used without --checkpoint")
+    p.set_defaults(func=run)
+
+
+def image_files(folder: Path) -> tuple[Path, list[Path]]:
+    """The folder holding the images (``images/`` when present) and its image files."""
+    from resunet_gui.core.imageio import IMAGE_SUFFIXES
+
+    if not folder.is_dir():
+        raise ResunetError(f"not a folder: {folder}")
+    src = folder / "images" if (folder / "images").is_dir() else folder
+    files = sorted(p for p in src.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ResunetError(f"no images found in {src}")
+    return src, files
+
+
+def _out_dir(folder: Path, src: Path, out: Path | None) -> Path:
+    out = out or folder / "predictions"
+    resolved = out.resolve()
+    if resolved == src.resolve():
+        raise ResunetError(f"--out {out} is the image folder; masks would replace images")
+    if resolved == (folder / "masks").resolve() and any((folder / "masks").glob("*.png")):
+        raise ResunetError(f"--out {out} holds annotations that predictions would overwrite; "
+                           "choose another folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResunetError(f"cannot create output folder {out}: {exc.strerror or exc}") from exc
+    return out
+
+
+def _load_model(args: argparse.Namespace):  # -> (model, Normalization)
+    from resunet_gui.core.types import Normalization
+    from resunet_gui.model.checkpoint import load_checkpoint
+    from resunet_gui.model.resunet import ResUNet
+
+    if args.checkpoint is not None:
+        model, meta = load_checkpoint(args.checkpoint)
+        log.info("model %s (%d classes) from %s", meta.model_version, meta.num_classes,
+                 args.checkpoint)
+        return model, meta.normalization
+    if args.classes < 1 or args.classes > 255:
+        raise ResunetError(f"--classes must be between 1 and 255, got {args.classes}")
+    log.warning("no --checkpoint given: predicting with a randomly initialised %d-class model; "
+                "the masks only show that the pipeline works", args.classes)
+    return ResUNet(args.classes), Normalization()
+
+
+def run(args: argparse.Namespace) -> int:
+    from resunet_gui.cli.progress import ProgressBar
+    from resunet_gui.core.imageio import read_image
+    from resunet_gui.core.storage import atomic_write_png
+    from resunet_gui.engine.predictor import Predictor
+
+    if args.tile < 32:
+        raise ResunetError(f"--tile must be at least 32 pixels, got {args.tile}")
+    folder = Path(args.folder)
+    src, files = image_files(folder)
+    out = _out_dir(folder, src, args.out)
+    model, normalization = _load_model(args)
+    predictor = Predictor(model, normalization, device=args.device, tile=args.tile)
+    progress = ProgressBar("predict")
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for i, path in enumerate(files):
+        if path.stem in seen:
+            skipped.append(f"{path.name}: another image has the same name stem")
+        else:
+            seen.add(path.stem)
+            try:
+                image = read_image(path).model_input()
+            except ImageReadError as exc:
+                skipped.append(f"{path.name}: {exc}")
+            else:
+                atomic_write_png(out / f"{path.stem}.png", predictor.predict(image).mask)
+        progress(i + 1, len(files))
+    for line in skipped:
+        print(f"skipped {line}", file=sys.stderr)
+    written = len(files) - len(skipped)
+    print(f"wrote {written} masks to {out} on {predictor.device}"
+          + (f"; {len(skipped)} images skipped" if skipped else ""), file=sys.stderr)
+    return 1 if skipped else 0

@@ -1,0 +1,173 @@
+"""Checkpoints: tensors in safetensors, metadata as JSON (inside the file and in a sidecar).
+
+Nothing is ever unpickled. A checkpoint that is corrupt, of another architecture, or whose
+tensors do not match its metadata raises ``CheckpointError`` with a message for the user.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from resunet_gui import __version__
+from resunet_gui.core.errors import CheckpointError
+from resunet_gui.core.types import ClassSpec, Normalization
+from resunet_gui.model.resunet import ARCHITECTURE, DEFAULT_DECODER_CHANNELS, ResUNet
+
+FORMAT_VERSION = 1
+_META_KEY = "resunet_gui"
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class CheckpointMeta:
+    """Everything needed to rebuild and use a model, stored beside its tensors."""
+
+    classes: list[dict[str, Any]]
+    normalization: Normalization = field(default_factory=Normalization)
+    in_channels: int = 3
+    num_classes: int = 0  # 0: taken from ``classes``
+    architecture: str = ARCHITECTURE
+    decoder_channels: tuple[int, ...] = DEFAULT_DECODER_CHANNELS
+    model_version: str = "v001"
+    parent_version: str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=_now_iso)
+    app_version: str = __version__
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        self.classes = [_class_dict(c) for c in self.classes]
+        if isinstance(self.normalization, dict):
+            self.normalization = Normalization(**self.normalization)
+        self.normalization = Normalization(
+            tuple(float(v) for v in self.normalization.mean),
+            tuple(float(v) for v in self.normalization.std),
+        )
+        self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
+        if not self.num_classes:
+            self.num_classes = len(self.classes)
+
+    def class_specs(self) -> list[ClassSpec]:
+        return [ClassSpec(c["id"], c["name"], tuple(c["color"])) for c in self.classes]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["normalization"] = {"mean": list(self.normalization.mean),
+                              "std": list(self.normalization.std)}
+        d["decoder_channels"] = list(self.decoder_channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckpointMeta:
+        known = set(cls.__dataclass_fields__)
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"checkpoint metadata is invalid: {exc}") from exc
+
+
+def _class_dict(c: ClassSpec | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(c, ClassSpec):
+        return {"id": c.id, "name": c.name, "color": list(c.color)}
+    return {"id": int(c["id"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
+
+
+def sidecar_path(path: Path) -> Path:
+    """``models/v003.safetensors`` -> ``models/v003.json``."""
+    return Path(path).with_suffix(".json")
+
+
+def save_checkpoint(path: str | Path, model: ResUNet, meta: CheckpointMeta) -> Path:
+    """Write ``path`` (.safetensors, BN buffers included) and its JSON sidecar atomically."""
+    from safetensors.torch import save
+
+    from resunet_gui.core.storage import atomic_write_bytes, atomic_write_json
+
+    path = Path(path)
+    if meta.num_classes != model.num_classes or meta.in_channels != model.in_channels:
+        raise CheckpointError(
+            f"metadata ({meta.num_classes} classes, {meta.in_channels} channels) does not match "
+            f"the model ({model.num_classes} classes, {model.in_channels} channels)"
+        )
+    meta.decoder_channels = tuple(model.decoder_channels)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    data = meta.to_dict()
+    blob = save(tensors, metadata={_META_KEY: json.dumps(data)})
+    atomic_write_bytes(path, blob)
+    atomic_write_json(sidecar_path(path), data)
+    return path
+
+
+def read_meta(path: str | Path) -> CheckpointMeta:
+    """Metadata only (cheap): embedded JSON, else the sidecar."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            raw = (fh.metadata() or {}).get(_META_KEY)
+    except Exception as exc:  # safetensors raises its own error types for bad headers
+        raise CheckpointError(f"{path.name} is corrupt or not a safetensors checkpoint: {exc}") from exc
+    if raw is None:
+        side = sidecar_path(path)
+        if not side.is_file():
+            raise CheckpointError(f"{path.name} has no metadata and no sidecar {side.name}")
+        raw = side.read_text(encoding="utf-8")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"metadata of {path.name} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise CheckpointError(f"metadata of {path.name} is not a JSON object")
+    return CheckpointMeta.from_dict(data)
+
+
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu"
+) -> tuple[ResUNet, CheckpointMeta]:
+    """Rebuild the model described by the metadata and load its tensors (strict)."""
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    meta = read_meta(path)
+    if meta.architecture != ARCHITECTURE:
+        raise CheckpointError(
+            f"{path.name} is a {meta.architecture!r} model; this app needs {ARCHITECTURE!r}"
+        )
+    if meta.format_version > FORMAT_VERSION:
+        raise CheckpointError(f"{path.name} was written by a newer app (format {meta.format_version})")
+    try:
+        model = ResUNet(meta.num_classes, meta.in_channels, meta.decoder_channels)
+    except (ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"cannot build the model described by {path.name}: {exc}") from exc
+    try:
+        tensors = load_file(str(path), device=str(map_location))
+    except Exception as exc:
+        raise CheckpointError(f"{path.name} is corrupt: {exc}") from exc
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path.name} does not match its architecture: {len(missing)} missing tensors "
+            f"(e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
+        )
+    for key, ref in expected.items():
+        if tensors[key].shape != ref.shape or tensors[key].dtype != ref.dtype:
+            raise CheckpointError(
+                f"{path.name}: tensor {key} is {tuple(tensors[key].shape)} {tensors[key].dtype}, "
+                f"expected {tuple(ref.shape)} {ref.dtype}"
+            )
+    model.load_state_dict(tensors, strict=True)
+    model.to(map_location)
+    return model, meta
