@@ -1,1 +1,67 @@
-"""Wires the Qt GUI: builds the main window and hands it the services."""
+"""Wires the Qt GUI: builds and shows the main window first, then starts the model behind it.
+
+Nothing here imports torch: the model service's worker thread builds the engine (and pays
+for ``import torch``) after the window is on screen, so start-up feels like a light app.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from resunet_gui.qt.main_window import MainWindow
+from resunet_gui.qt.service_bridge import ServiceBridge
+from resunet_gui.qt.settings import Preferences
+
+EngineFactoryFor = Callable[[Any], Callable[[], Any]]
+
+
+def default_engine_factory(project: Any) -> Callable[[], Any]:
+    """Engine for ``project`` built lazily on the model service's worker thread."""
+
+    def build() -> Any:
+        from resunet_gui.engine.project_engine import ProjectEngine  # imports torch
+
+        return ProjectEngine(project)
+
+    return build
+
+
+def build_window(prefs: Preferences | None = None,
+                 engine_factory_for: EngineFactoryFor | None = default_engine_factory,
+                 ) -> MainWindow:
+    """Create the window and its (not yet started) model bridge.
+
+    ``engine_factory_for(project)`` returns the callable the service runs on its worker;
+    pass None for a window with no model (suggestions disabled).
+    """
+    window = MainWindow(prefs)
+    if engine_factory_for is not None:
+        bridge = ServiceBridge(window)
+        window.attach_bridge(bridge, engine_factory_for)
+    return window
+
+
+def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> int:
+    """Start the Qt application; ``folder`` opens right after the window shows."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    t0 = time.perf_counter()
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("resunet-gui")
+    app.setOrganizationName("resunet-gui")
+    icon = Path(__file__).parent / "resources" / "resunet-gui.svg"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
+    window = build_window()
+    window.show()
+    window.statusBar().showMessage(f"ready in {time.perf_counter() - t0:.2f} s", 3000)
+    if folder is not None:
+        QTimer.singleShot(0, lambda: window.open_folder(folder))
+    code = app.exec()
+    window.shutdown()
+    return int(code)

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "bench": "bench",
     "doctor": "doctor",
     "demo": "demo",
+    "self-test": "selftest",
 }
 
 
@@ -34,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"resunet-gui {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="offscreen end-to-end check of this installation (same as the self-test command)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
         try:
@@ -53,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s: %(message)s",
     )
+    if args.self_test and args.command is None:
+        from resunet_gui.cli import selftest
+
+        args.command, args.func = "self-test", selftest.run
     if args.command is None:
         parser.print_help()
         return 0

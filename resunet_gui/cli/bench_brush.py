@@ -152,7 +152,8 @@ def run_brush_bench(args: argparse.Namespace) -> dict[str, Any]:
             "undo_ratio": undo_ratio, "targets": targets}
 
 
-def print_report(result: dict[str, Any], out: Any = sys.stdout) -> None:
+def print_report(result: dict[str, Any], out: Any = None) -> None:
+    out = sys.stdout if out is None else out  # looked up late: stdout may be redirected
     p = lambda *a: print(*a, file=out)  # noqa: E731
     p(f"Brush bench: radius {result['radius']} px, strokes of {result['segments_per_stroke']} "
       f"segments, {result['step_px']:.0f} px apart (times in ms: median / max)")

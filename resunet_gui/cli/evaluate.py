@@ -1,0 +1,44 @@
+"""``resunet-gui eval FOLDER --checkpoint C [--split test]``: Dice and IoU as JSON."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction, name: str) -> None:
+    p = subparsers.add_parser(name, help="score a checkpoint on a folder's masks (JSON)",
+                              description=__doc__)
+    p.add_argument("folder", type=Path)
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--split", default="test",
+                   help="split.csv split to score (default test); 'all' for every mask")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--tile", type=int, default=1024)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from resunet_gui.core.errors import ResunetError
+    from resunet_gui.core.project import Project
+    from resunet_gui.engine.dataset import labelled_stems, load_samples
+    from resunet_gui.engine.predictor import Predictor
+    from resunet_gui.engine.versions import evaluate
+    from resunet_gui.model.checkpoint import load_checkpoint
+
+    model, meta = load_checkpoint(args.checkpoint)
+    with Project.open(args.folder, read_only=True) as project:
+        split = None if args.split == "all" else args.split
+        stems = labelled_stems(project, split)
+        if not stems:
+            raise ResunetError(f"no images with masks in split {args.split!r} of {args.folder}")
+        samples = load_samples(project, stems)
+    pred = Predictor(model, meta.normalization, args.device, tile=args.tile)
+    scores = evaluate(lambda im: pred.predict(im).mask,
+                      [(s.image.astype("float32"), s.mask) for s in samples], meta.num_classes)
+    names = [c["name"] for c in sorted(meta.classes, key=lambda c: c["id"])]
+    out = {"checkpoint": str(args.checkpoint), "model_version": meta.model_version,
+           "split": args.split, **scores.to_dict(names if len(names) == meta.num_classes
+                                                 else None)}
+    print(json.dumps(out, indent=2))
+    return 0

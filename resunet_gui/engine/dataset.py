@@ -1,0 +1,148 @@
+"""Training data: the project's done images in memory, sampled as augmented crops.
+
+Images are kept as float16 (half the memory of float32, exact enough for 8-bit data) and
+only crops are converted, so a batch costs crop-sized work however big the images are.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from resunet_gui.core.types import IGNORE_INDEX, ImageStatus, Normalization
+from resunet_gui.engine.augment import AugmentConfig, augment_sample
+from resunet_gui.engine.predictor import to_model_input
+
+
+@dataclass
+class Sample:
+    stem: str
+    image: np.ndarray  # HxWxC float16 in [0, 1]
+    mask: np.ndarray  # HxW uint8, 255 = ignore
+
+
+def norm_vector(values: Sequence[float], in_channels: int) -> np.ndarray:
+    """Mean/std per model channel, expanded the way ``Predictor`` does it."""
+    v = [float(x) for x in values]
+    if len(v) == in_channels:
+        return np.asarray(v, dtype=np.float32)
+    if len(v) == 1:
+        return np.asarray(v * in_channels, dtype=np.float32)
+    if in_channels == 1:
+        return np.asarray([float(np.mean(v))], dtype=np.float32)
+    raise ValueError(f"normalisation has {len(v)} values for {in_channels} channels")
+
+
+def to_tensor(batch_hwc: Sequence[np.ndarray], normalization: Normalization,
+              in_channels: int) -> torch.Tensor:
+    """List of HxWxC [0,1] arrays -> normalised NCHW float32 tensor.
+
+    Channel matching is ``Predictor``'s own ``to_model_input``, so training sees exactly
+    what suggestions see.
+    """
+    arr = np.stack([to_model_input(b, in_channels) for b in batch_hwc])
+    arr = (arr - norm_vector(normalization.mean, in_channels)) / norm_vector(
+        normalization.std, in_channels)
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+
+
+class CropDataset:
+    """Infinite source of augmented crops, images drawn in proportion to their area."""
+
+    def __init__(self, samples: Sequence[Sample], augment: AugmentConfig | None = None,
+                 seed: int = 0) -> None:
+        if not samples:
+            raise ValueError("no training images")
+        self.samples = list(samples)
+        self.augment = augment or AugmentConfig()
+        self.rng = np.random.default_rng(seed)
+        areas = np.array([s.mask.size for s in self.samples], dtype=np.float64)
+        self._p = areas / areas.sum()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def pixels(self) -> int:
+        return int(sum(s.mask.size for s in self.samples))
+
+    def crops_per_epoch(self) -> int:
+        """Crops needed to see about every labelled pixel once: an 'epoch-equivalent'."""
+        return max(1, int(np.ceil(self.pixels / float(self.augment.crop ** 2))))
+
+    def sample(self, batch_size: int) -> tuple[list[np.ndarray], np.ndarray]:
+        images, masks = [], []
+        for i in self.rng.choice(len(self.samples), size=batch_size, p=self._p):
+            s = self.samples[int(i)]
+            img, msk = augment_sample(s.image.astype(np.float32), s.mask, self.augment, self.rng)
+            images.append(img)
+            masks.append(msk)
+        return images, np.stack(masks)
+
+    def batch(self, batch_size: int, normalization: Normalization,
+              in_channels: int) -> tuple[torch.Tensor, torch.Tensor]:
+        images, masks = self.sample(batch_size)
+        x = to_tensor(images, normalization, in_channels)
+        y = torch.from_numpy(masks.astype(np.int64))
+        return x, y
+
+
+def make_sample(stem: str, image_hwc: np.ndarray, mask: np.ndarray) -> Sample:
+    if image_hwc.ndim == 2:
+        image_hwc = image_hwc[:, :, None]
+    if image_hwc.shape[:2] != mask.shape:
+        raise ValueError(f"{stem}: image {image_hwc.shape[:2]} and mask {mask.shape} differ")
+    return Sample(stem, image_hwc.astype(np.float16), mask.astype(np.uint8))
+
+
+def load_samples(project, stems: Sequence[str]) -> list[Sample]:
+    """Read image + mask of each stem; images without a mask are skipped.
+
+    Reads files directly (core.imageio), not through ``Project.read_mask``, so a worker
+    thread never touches the project's bookkeeping of mask versions.
+    """
+    from resunet_gui.core.imageio import read_image, read_mask
+
+    out = []
+    for stem in stems:
+        path = project.mask_path(stem)
+        if not path.exists():
+            continue
+        image = read_image(project.image_path(stem)).model_input()
+        out.append(make_sample(stem, image, read_mask(path)))
+    return out
+
+
+def done_stems(project) -> list[str]:
+    """Images the user marked done; in-progress and suggested images never train."""
+    return sorted(project.stems_with_status(ImageStatus.DONE))
+
+
+def split_check_set(project, stems: Sequence[str], every: int = 5) -> tuple[list[str], list[str]]:
+    """(train, check): split.csv's ``val`` images when any are done, else every 5th.
+
+    The 5th, 10th, ... done image is held out, so the first four all train.
+    """
+    stems = list(stems)
+    val = [s for s in stems if project.split_of(s) == "val"]
+    if val:
+        return [s for s in stems if s not in set(val)], val
+    check = [s for i, s in enumerate(stems) if i % every == every - 1]
+    return [s for s in stems if s not in set(check)], check
+
+
+def labelled_stems(project, split: str | None = None) -> list[str]:
+    """Stems with a mask file (headless commands use existing masks, not done status)."""
+    out = []
+    for stem in project.stems():
+        if split is not None and (project.split_of(stem) or "train") != split:
+            continue
+        if project.mask_path(stem).exists():
+            out.append(stem)
+    return out
+
+
+def ignore_fraction(mask: np.ndarray) -> float:
+    return float((mask == IGNORE_INDEX).mean())

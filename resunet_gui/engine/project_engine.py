@@ -1,0 +1,235 @@
+"""The engine the model service drives for a project: serving model + trainer + versions.
+
+Two copies of the network live here, both owned by the service's worker thread: the
+*serving* model answers suggestions and is only ever replaced by a version that beat it
+on the check set (or by a rollback/import); the *training* model moves every step.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from resunet_gui.core.imageio import read_image, read_mask
+from resunet_gui.core.types import Normalization
+from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample, split_check_set
+from resunet_gui.engine.device import resolve_device
+from resunet_gui.engine.metrics import SegmentationScores
+from resunet_gui.engine.predictor import Predictor
+from resunet_gui.engine.service import TrainingStatus
+from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode
+from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore, evaluate
+from resunet_gui.model.checkpoint import CheckpointMeta
+from resunet_gui.model.resunet import ResUNet
+from resunet_gui.model.weights import load_encoder_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineConfig:
+    device: str = "auto"
+    encoder_weights: str = "imagenet"  # "imagenet" (from cache), "none", or a file path
+    download_weights: bool = False
+    mode: str | None = None  # None: decoder if the encoder is pretrained, else all
+    train: TrainConfig = field(default_factory=TrainConfig)
+    min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
+    tile: int = 1024
+    seed: int = 0
+
+
+def num_classes_of(project) -> int:
+    return max(c.id for c in project.classes) + 1
+
+
+class ProjectEngine:
+    """Implements ``service.Engine`` for a ``core.project.Project``."""
+
+    def __init__(self, project, config: EngineConfig | None = None) -> None:
+        self.project = project
+        self.cfg = config or EngineConfig()
+        torch.manual_seed(self.cfg.seed)
+        self.device = resolve_device(self.cfg.device)
+        self.store = VersionStore(project.models_dir)
+        self.keep = KeepBest(self.store)
+        self.num_classes = num_classes_of(project)
+        current = self.store.current()
+        if current is not None:
+            model, meta = self.store.load(current)
+            self.normalization = meta.normalization
+            self.pretrained = bool((meta.training or {}).get("pretrained_encoder", False))
+            self.weights_message = f"continuing from saved model {current}"
+            self.version: str | None = current
+        else:
+            model = ResUNet(self.num_classes)
+            report = load_encoder_weights(model, self.cfg.encoder_weights,
+                                          download=self.cfg.download_weights)
+            self.normalization = Normalization()
+            self.pretrained = report.loaded
+            self.weights_message = report.message
+            self.version = None
+        mode, reason = default_mode(self.pretrained)
+        if self.cfg.mode is not None:
+            mode, reason = self.cfg.mode, f"training mode {self.cfg.mode!r} chosen by the user"
+        self.mode_reason = reason
+        self.serving = model
+        self.predictor = Predictor(self.serving, self.normalization, self.device,
+                                   tile=self.cfg.tile)
+        train_model = copy.deepcopy(model)
+        self.cfg.train.mode = mode
+        self.trainer = Trainer(train_model, self.cfg.train, self.device, self.normalization)
+        self.scorer = Predictor(train_model, self.normalization, self.device, tile=self.cfg.tile)
+        self._samples: dict[str, Sample] = {}
+        self.train_stems: list[str] = []
+        self.check_stems: list[str] = []
+        self._check_key: tuple = ()
+        self._steps_since_eval = 0
+        self.last_loss: float | None = None
+        self.last_check_dice: float | None = None
+        self.message = self.weights_message
+        self.history: list[dict] = []  # loss / Dice points for the live plot
+
+    # -- Engine protocol ---------------------------------------------------------------------
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]):
+        return self.predictor.predict(image, should_cancel)
+
+    def model_version(self) -> str | None:
+        return self.version
+
+    def can_train(self) -> bool:
+        return self.trainer.dataset is not None
+
+    def notify_done(self, stems: list[str]) -> None:
+        """Reload the given stems (their masks may have changed) and rebuild train/check."""
+        for s in stems:
+            self._samples.pop(s, None)
+        done = done_stems(self.project)
+        train, check = split_check_set(self.project, done)
+        for s in done:
+            if s not in self._samples:
+                image = read_image(self.project.image_path(s)).model_input()
+                self._samples[s] = make_sample(s, image, read_mask(self.project.mask_path(s)))
+        self.train_stems, self.check_stems = train, check
+        key = (tuple(check), tuple(sorted(stems)) if set(stems) & set(check) else ())
+        if key != self._check_key:
+            self._check_key = key
+            self.keep.invalidate()
+        if train:
+            # the eval counter is not reset: images arriving faster than one evaluation
+            # interval must not postpone the first version forever
+            self.trainer.set_dataset(CropDataset([self._samples[s] for s in train],
+                                                 self.cfg.train.augment, seed=len(done)))
+        self.message = (f"{len(done)} done images: {len(train)} train, {len(check)} check")
+
+    def train_chunk(self) -> tuple[TrainingStatus, VersionInfo | None]:
+        report = self.trainer.run_chunk()
+        self.last_loss = report.loss
+        self._steps_since_eval += report.steps
+        if report.message:
+            self.message = report.message
+        self.history.append({"step": report.step, "loss": report.loss})
+        changed = None
+        if self._steps_since_eval >= max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch()):
+            self._steps_since_eval = 0
+            changed = self.evaluate_candidate()
+        return self.status(), changed
+
+    def status(self) -> TrainingStatus:
+        n = len(self.train_stems) + len(self.check_stems)
+        state = "training" if self.can_train() else "waiting"
+        return TrainingStatus(state, step=self.trainer.step_count, loss=self.last_loss,
+                              epoch=self.trainer.epoch, batch_size=self.trainer.batch_size,
+                              mode=self.trainer.config.mode, mode_reason=self.mode_reason,
+                              message=self.message, done_images=n,
+                              check_dice=self.last_check_dice, version=self.version)
+
+    def close(self) -> None:
+        self._samples.clear()
+
+    # -- versions ----------------------------------------------------------------------------
+    def _pairs(self, stems: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [(self._samples[s].image.astype(np.float32), self._samples[s].mask)
+                for s in stems]
+
+    def _score(self, predictor: Predictor) -> SegmentationScores:
+        stems = self.check_stems or self.train_stems
+        return evaluate(lambda im: predictor.predict(im).mask, self._pairs(stems),
+                        self.num_classes)
+
+    def evaluate_candidate(self) -> VersionInfo | None:
+        """BN re-estimation, check-set score, keep only if better; returns the new version."""
+        self.trainer.recalibrate_bn()
+        cand = self._score(self.scorer)
+        self.last_check_dice = cand.score
+        if self.history:
+            self.history[-1]["dice"] = cand.score
+        decision = self.keep.decide(self._check_key, cand, lambda: self._score(self.predictor).score,
+                                    lambda: self._save(cand))
+        self.message = decision.message
+        if not decision.accepted:
+            return None
+        self.serving.load_state_dict(self.trainer.model.state_dict())
+        self.version = decision.info.name
+        return decision.info
+
+    def _meta(self, scores: SegmentationScores | None, source: str) -> CheckpointMeta:
+        names = [c.name for c in sorted(self.project.classes, key=lambda c: c.id)]
+        training = {
+            "source": source, "step": self.trainer.step_count, "mode": self.trainer.config.mode,
+            "train_images": len(self.train_stems), "check_images": len(self.check_stems),
+            "check_stems": list(self.check_stems),
+            "scored_on": "check" if self.check_stems else "train",
+            "pretrained_encoder": self.pretrained,
+        }
+        if scores is not None:
+            training["metrics"] = scores.to_dict(names if len(names) == self.num_classes
+                                                 else None)
+        classes = [{"id": i, "name": str(i), "color": [0, 0, 0]} for i in range(self.num_classes)]
+        for c in self.project.classes:
+            classes[c.id] = {"id": c.id, "name": c.name, "color": list(c.color)}
+        return CheckpointMeta(classes=classes, normalization=self.normalization,
+                              in_channels=self.trainer.model.in_channels,
+                              num_classes=self.num_classes, parent_version=self.version,
+                              training=training)
+
+    def _save(self, scores: SegmentationScores) -> VersionInfo:
+        return self.store.save(self.trainer.model, self._meta(scores, "trained"))
+
+    def list_versions(self) -> list[VersionInfo]:
+        return self.store.list_versions()
+
+    def rollback(self, name: str) -> VersionInfo:
+        """Serve (and continue training from) the exact saved weights of ``name``."""
+        model, _meta = self.store.load(name)
+        state = model.state_dict()
+        self.serving.load_state_dict(state)
+        self.trainer.model.load_state_dict(state)
+        self.trainer.reset_optimizer()
+        self.store.set_current(name)
+        self.keep.invalidate()
+        self.version = name
+        info = self.store.info(name)
+        self.message = f"Rolled back to {info.status_line()}"
+        return info
+
+    def export_version(self, name: str, dest: str | Path) -> Path:
+        return self.store.export(name, dest)
+
+    def load_external(self, path: str | Path) -> VersionInfo:
+        """Import a checkpoint as a new version and serve it."""
+        _model, info = self.store.import_checkpoint(path, self.num_classes)
+        return self.rollback(info.name)
+
+    def set_mode(self, mode: str) -> None:
+        self.trainer.set_mode(mode)
+        self.mode_reason = f"training mode {mode!r} chosen by the user"
+
+    def save_current_training(self, source: str = "trained") -> VersionInfo:
+        """Save the training model unconditionally (headless `train --out`)."""
+        self.trainer.recalibrate_bn()
+        return self.store.save(self.trainer.model, self._meta(None, source))

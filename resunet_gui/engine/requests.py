@@ -1,0 +1,77 @@
+"""Plain data the model service exchanges with its callers (and the Engine it drives).
+
+Kept apart from the worker so the Qt bridge and tests can import the types without
+pulling in threads or torch.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class Priority(IntEnum):
+    CURRENT = 0
+    CONTROL = 1
+    PREFETCH = 2
+    BATCH = 3
+
+
+ImageSource = np.ndarray | Callable[[], np.ndarray]
+
+
+@dataclass
+class SuggestionResult:
+    request_id: int
+    image_key: str
+    generation: int
+    prediction: Any  # engine.predictor.Prediction (probs, mask, uncertainty, entropy)
+    model_version: str | None
+    priority: Priority
+    batch_id: int | None = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        return self.prediction.mask
+
+    @property
+    def uncertainty(self) -> float:
+        return float(self.prediction.uncertainty)
+
+
+@dataclass
+class TrainingStatus:
+    state: str  # "waiting" (too few done images), "training", "paused", "idle", "error"
+    step: int = 0
+    loss: float | None = None
+    epoch: float = 0.0
+    batch_size: int = 0
+    mode: str = ""
+    mode_reason: str = ""
+    message: str = ""  # plain-language line for the status bar
+    done_images: int = 0
+    check_dice: float | None = None  # last candidate's check-set score (live plot)
+    version: str | None = None  # version serving suggestions
+
+
+class Engine(Protocol):
+    """What the worker drives; built on the worker thread by the service's factory."""
+
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]) -> Any: ...
+
+    def model_version(self) -> str | None: ...
+
+    def notify_done(self, stems: list[str]) -> None: ...
+
+    def can_train(self) -> bool: ...
+
+    def train_chunk(self) -> tuple[TrainingStatus, Any | None]:
+        """One chunk; returns the status and version info when the served model changed."""
+        ...
+
+    def status(self) -> TrainingStatus: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,253 @@
+"""Simulated annotator: the folder's masks play a perfect user, the real service learns.
+
+Image by image over the train split: ask the service for a suggestion, record its Dice
+against the truth and the fraction of pixels the user would have to change, "correct"
+it (save the true mask, mark done, notify the service), let background training run for
+``time_per_image`` seconds, and periodically score the served model on the test split.
+The source folder is never written: the simulated project lives under ``out/work``.
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from resunet_gui.core.errors import ResunetError
+from resunet_gui.core.imageio import read_image, read_mask
+from resunet_gui.core.project import Project
+from resunet_gui.core.types import ImageStatus
+from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
+from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine, num_classes_of
+from resunet_gui.engine.service import ModelService, SuggestionResult
+from resunet_gui.engine.trainer import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SimConfig:
+    time_per_image: float = 45.0
+    steps_per_image: int | None = None  # instead of seconds: wait for N optimiser steps
+    max_images: int | None = None
+    device: str = "cpu"
+    encoder_weights: str = "none"  # the headline figure is from a random-init encoder
+    min_done: int = 1
+    eval_every: int = 1  # images between test evaluations (always at 5, 10, 20 and the end)
+    max_test: int = 30  # evenly spaced subset of a large test split
+    crop: int = 256
+    batch_size: int = 4
+    lr: float = 2e-3
+    seed: int = 0
+
+
+@dataclass
+class SimRow:
+    images_done: int
+    stem: str
+    elapsed_s: float
+    suggestion_dice: float
+    corrected_fraction: float
+    model_version: str
+    train_steps: int
+    test_dice: float | None = None
+    test_iou: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _stems(project: Project, split: str) -> list[str]:
+    return [s for s in project.stems()
+            if (project.split_of(s) or "train") == split and project.mask_path(s).exists()]
+
+
+def _spread(items: list[str], n: int) -> list[str]:
+    if len(items) <= n:
+        return items
+    idx = np.linspace(0, len(items) - 1, n).round().astype(int)
+    return [items[i] for i in idx]
+
+
+class _Waiter:
+    """Collects service callbacks by request id for the simulator's synchronous calls."""
+
+    def __init__(self) -> None:
+        self.cv = threading.Condition()
+        self.results: dict[int, SuggestionResult] = {}
+        self.errors: dict[int, str] = {}
+        self.status = None
+
+    def on_result(self, r: SuggestionResult) -> None:
+        with self.cv:
+            self.results[r.request_id] = r
+            self.cv.notify_all()
+
+    def on_error(self, rid: int, msg: str) -> None:
+        with self.cv:
+            self.errors[rid] = msg
+            self.cv.notify_all()
+
+    def on_status(self, s) -> None:
+        self.status = s
+
+    def wait_steps(self, step: int, timeout: float = 3600.0) -> None:
+        end = time.monotonic() + timeout
+        while _step(self) < step and time.monotonic() < end:
+            if self.status is not None and self.status.state in ("error", "paused"):
+                raise ResunetError(f"training stopped: {self.status.message}")
+            time.sleep(0.05)
+
+    def wait(self, rid: int, timeout: float = 600.0) -> SuggestionResult:
+        with self.cv:
+            ok = self.cv.wait_for(lambda: rid in self.results or rid in self.errors, timeout)
+            if rid in self.errors:
+                raise ResunetError(f"suggestion failed: {self.errors[rid]}")
+            if not ok:
+                raise ResunetError("suggestion timed out")
+            return self.results.pop(rid)
+
+
+def _step(w: _Waiter) -> int:
+    return w.status.step if w.status is not None else 0
+
+
+def _fg_dice(pred: np.ndarray, truth: np.ndarray, k: int) -> float:
+    acc = ScoreAccumulator(k)
+    acc.add(pred, truth)
+    return acc.result().score
+
+
+def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
+             progress: Callable[[SimRow], None] | None = None) -> list[SimRow]:
+    folder, out = Path(folder), Path(out)
+    with Project.open(folder, read_only=True) as src:
+        train = _stems(src, "train")
+        test = _stems(src, "test") or _stems(src, "val")
+        classes_json = folder / "classes.json"
+        paths = {s: (src.image_path(s), src.mask_path(s)) for s in train + test}
+        k = num_classes_of(src)
+    if not train or not test:
+        raise ResunetError(f"{folder} needs masks in a train and a test (or val) split")
+    train = train[: cfg.max_images] if cfg.max_images else train
+    test = _spread(test, cfg.max_test)
+    work = out / "work"
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "images").mkdir(parents=True)
+    for s in train:
+        shutil.copyfile(paths[s][0], work / "images" / paths[s][0].name)
+    if classes_json.is_file():
+        shutil.copyfile(classes_json, work / "classes.json")
+    test_pairs = [(read_image(paths[s][0]).model_input(), read_mask(paths[s][1])) for s in test]
+    project = Project.open(work)
+    w = _Waiter()
+    ecfg = EngineConfig(device=cfg.device, encoder_weights=cfg.encoder_weights, seed=cfg.seed,
+                        train=TrainConfig(crop=cfg.crop, batch_size=cfg.batch_size, lr=cfg.lr,
+                                          seed=cfg.seed))
+    svc = ModelService(lambda: ProjectEngine(project, ecfg), on_result=w.on_result,
+                       on_error=w.on_error, on_training_status=w.on_status,
+                       min_done=cfg.min_done, debounce_s=0.0)
+    rows: list[SimRow] = []
+    t0 = time.monotonic()
+    try:
+        for i, stem in enumerate(train, start=1):
+            image = read_image(paths[stem][0]).model_input()
+            truth = read_mask(paths[stem][1])
+            res = w.wait(svc.request_suggestion(stem, image, generation=i))
+            row = SimRow(i, stem, 0.0, _fg_dice(res.mask, truth, k),
+                         corrected_fraction(res.mask, truth), res.model_version or "init", 0)
+            project.save_mask(stem, truth)
+            project.set_status(stem, ImageStatus.DONE, model_version=res.model_version,
+                               corrected_fraction=row.corrected_fraction)
+            svc.notify_done(stem)
+            if cfg.steps_per_image and i >= cfg.min_done:
+                # load-independent budget (shared or slow machines): count steps, not seconds
+                w.wait_steps(_step(w) + cfg.steps_per_image)
+            else:
+                time.sleep(cfg.time_per_image)
+            if i % cfg.eval_every == 0 or i in (5, 10, 20) or i == len(train):
+                # prefetch priority: nothing else is asked for meanwhile, so none goes stale
+                bid_ids = [svc.request_suggestion(f"test:{j}", im, prefetch=True)
+                           for j, (im, _t) in enumerate(test_pairs)]
+                acc = ScoreAccumulator(k)
+                for rid, (_im, t) in zip(bid_ids, test_pairs, strict=True):
+                    acc.add(w.wait(rid).mask, t)
+                sc = acc.result()
+                row.test_dice, row.test_iou = sc.score, (sc.iou[1] if k == 2 else sc.mean_iou)
+            st = w.status
+            row.train_steps = st.step if st is not None else 0
+            row.elapsed_s = round(time.monotonic() - t0, 1)
+            row.extra = {"message": getattr(st, "message", "")}
+            rows.append(row)
+            if progress:
+                progress(row)
+    finally:
+        svc.shutdown(60)
+        project.close()
+    write_csv(out / "simulate.csv", rows)
+    budget = (f"{cfg.steps_per_image} training steps" if cfg.steps_per_image
+              else f"{cfg.time_per_image:g} s training")
+    learning_curve_png(out / "learning_curve.png", rows,
+                       title=f"{folder.name}: {budget} per image, {cfg.device}")
+    return rows
+
+
+def write_csv(path: Path, rows: list[SimRow]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cols = [c for c in asdict(rows[0]) if c != "extra"] if rows else []
+    with open(path, "w", newline="") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(cols)
+        for r in rows:
+            d = asdict(r)
+            wr.writerow(["" if d[c] is None else (round(d[c], 4) if isinstance(d[c], float)
+                                                   else d[c]) for c in cols])
+
+
+_COLORS = {"test_dice": (200, 80, 20), "suggestion_dice": (40, 160, 40),
+           "corrected_fraction": (30, 30, 220)}
+
+
+def learning_curve_png(path: Path, rows: list[SimRow], title: str = "") -> None:
+    """Lines of test Dice, suggestion Dice and corrected fraction vs images done (cv2)."""
+    import cv2
+
+    w, h, left, right, top, bottom = 900, 560, 70, 230, 50, 60
+    img = np.full((h, w, 3), 255, np.uint8)
+    pw, ph = w - left - right, h - top - bottom
+    n = max(1, max((r.images_done for r in rows), default=1))
+    font = cv2.FONT_HERSHEY_SIMPLEX
+
+    def xy(x: float, y: float) -> tuple[int, int]:
+        return (int(left + pw * (x / n)), int(top + ph * (1.0 - y)))
+
+    for t in np.linspace(0, 1, 6):
+        cv2.line(img, xy(0, t), xy(n, t), (225, 225, 225), 1)
+        cv2.putText(img, f"{t:.1f}", (left - 45, xy(0, t)[1] + 5), font, 0.45, (0, 0, 0), 1)
+    step = max(1, n // 10)
+    for i in range(0, n + 1, step):
+        cv2.line(img, xy(i, 0), (xy(i, 0)[0], xy(i, 0)[1] + 5), (0, 0, 0), 1)
+        cv2.putText(img, str(i), (xy(i, 0)[0] - 6, h - bottom + 22), font, 0.45, (0, 0, 0), 1)
+    cv2.rectangle(img, (left, top), (left + pw, top + ph), (0, 0, 0), 1)
+    cv2.putText(img, "images corrected", (left + pw // 2 - 70, h - 15), font, 0.55, (0, 0, 0), 1)
+    cv2.putText(img, title, (left, 30), font, 0.55, (0, 0, 0), 1)
+    for j, (key, color) in enumerate(_COLORS.items()):
+        pts = [xy(r.images_done, float(getattr(r, key))) for r in rows
+               if getattr(r, key) is not None]
+        if len(pts) > 1:
+            cv2.polylines(img, [np.array(pts, np.int32)], False, color, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(img, p, 3, color, -1, cv2.LINE_AA)
+        ly = top + 20 + 25 * j
+        cv2.line(img, (w - right + 15, ly), (w - right + 45, ly), color, 2)
+        cv2.putText(img, key.replace("_", " "), (w - right + 52, ly + 5), font, 0.5, (0, 0, 0), 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(".png", img)
+    if not ok:
+        raise ResunetError(f"could not encode {path.name}")
+    path.write_bytes(buf.tobytes())

@@ -1,0 +1,245 @@
+"""Optimiser loop in short chunks: the model service interleaves them with suggestions.
+
+No thread or Qt here: ``Trainer.run_chunk()`` does a few optimiser steps and returns;
+whoever owns the model (the service's worker thread, the CLI, a torchrun rank) calls it.
+
+BatchNorm cure (see MEASUREMENTS.md: eval-mode Dice of one checkpoint swung by +-0.07
+because running statistics lag weights that change fast): before a model is scored or
+saved, ``recalibrate_bn`` re-estimates the running mean/var of every BatchNorm layer that
+trains, as an exact average over fresh training crops with the current weights. Frozen
+encoder stages keep their (pretrained) statistics.
+"""
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from resunet_gui.core.types import Normalization
+from resunet_gui.engine.augment import AugmentConfig
+from resunet_gui.engine.dataset import CropDataset
+from resunet_gui.engine.losses import CEDiceLoss
+
+log = logging.getLogger(__name__)
+
+MODES: tuple[str, ...] = ("decoder", "decoder+late", "all")
+# "decoder+late" trains the two deepest encoder stages along with the decoder.
+LATE_FROZEN: tuple[str, ...] = ("stem", "layer1", "layer2")
+
+
+def default_mode(pretrained: bool) -> tuple[str, str]:
+    """Mode plus the reason the GUI shows next to it."""
+    if pretrained:
+        return "decoder", ("encoder has pretrained weights: fine-tuning the decoder only "
+                           "(faster, needs fewer images)")
+    return "all", ("encoder has no pretrained weights: training the whole network "
+                   "(a random frozen encoder stops improving early)")
+
+
+def apply_mode(model: nn.Module, mode: str) -> None:
+    """Freeze/unfreeze encoder stages for ``mode`` (one of ``MODES``)."""
+    if mode not in MODES:
+        raise ValueError(f"unknown training mode {mode!r}; expected one of {MODES}")
+    model.unfreeze_encoder()
+    if mode == "decoder":
+        model.freeze_encoder()
+    elif mode == "decoder+late":
+        model.freeze_encoder(LATE_FROZEN)
+
+
+@dataclass
+class TrainConfig:
+    mode: str = "all"
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 4
+    crop: int = 256
+    steps_per_chunk: int = 2
+    warmup_steps: int = 10
+    amp: bool = True
+    class_weights: list[float] | None = None
+    dice_weight: float = 1.0
+    bn_recalibration_batches: int = 4
+    channels_last: bool = True
+    seed: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        self.augment.crop = self.crop
+
+
+@dataclass
+class ChunkReport:
+    step: int  # optimiser steps so far
+    steps: int  # steps in this chunk
+    loss: float
+    batch_size: int
+    epoch: float  # epoch-equivalents so far on the current data
+    message: str = ""  # e.g. "out of GPU memory: batch halved to 2"
+
+
+def is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc)
+
+
+class Trainer:
+    """Owns optimiser and loss for one model; steps on crops from a ``CropDataset``.
+
+    ``forward_model`` may be a DistributedDataParallel wrapper of ``model``.
+    """
+
+    def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device | str = "cpu",
+                 normalization: Normalization | None = None, dataset: CropDataset | None = None,
+                 forward_model: nn.Module | None = None) -> None:
+        self.model = model
+        self.config = config
+        self.device = torch.device(device)
+        self.normalization = normalization or Normalization()
+        self.forward_model = forward_model or model
+        self.step_count = 0
+        self.batch_size = config.batch_size
+        self._crops_on_data = 0
+        self.dataset: CropDataset | None = None
+        apply_mode(model, config.mode)
+        self.model.to(self.device)
+        if config.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        self.loss_fn = CEDiceLoss(model.num_classes, class_weights=config.class_weights,
+                                  dice_weight=config.dice_weight).to(self.device)
+        self._use_amp = config.amp and self.device.type == "cuda"
+        self._amp_dtype = (torch.bfloat16 if self._use_amp and torch.cuda.is_bf16_supported()
+                           else torch.float16)
+        self._scaler = torch.amp.GradScaler("cuda", enabled=self._use_amp
+                                            and self._amp_dtype == torch.float16)
+        self.optimizer = self._make_optimizer()
+        if dataset is not None:
+            self.set_dataset(dataset)
+
+    # -- setup -------------------------------------------------------------------------------
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    def set_mode(self, mode: str) -> None:
+        self.config.mode = mode
+        apply_mode(self.model, mode)
+        self.optimizer = self._make_optimizer()
+
+    def reset_optimizer(self) -> None:
+        """Fresh optimiser state, e.g. after the weights were replaced by a rollback."""
+        self.optimizer = self._make_optimizer()
+
+    def set_dataset(self, dataset: CropDataset) -> None:
+        """New data (more done images): the epoch count restarts on it."""
+        dataset.augment.crop = self.config.crop
+        self.dataset = dataset
+        self._crops_on_data = 0
+
+    @property
+    def epoch(self) -> float:
+        if self.dataset is None:
+            return 0.0
+        return self._crops_on_data / self.dataset.crops_per_epoch()
+
+    def steps_per_epoch(self) -> int:
+        if self.dataset is None:
+            return 0
+        return max(1, math.ceil(self.dataset.crops_per_epoch() / self.batch_size))
+
+    # -- stepping ----------------------------------------------------------------------------
+    def _lr_factor(self) -> float:
+        w = self.config.warmup_steps
+        return min(1.0, (self.step_count + 1) / w) if w > 0 else 1.0
+
+    def _batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.dataset is not None
+        x, y = self.dataset.batch(batch_size, self.normalization, self.model.in_channels)
+        x = x.to(self.device, non_blocking=True)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y.to(self.device, non_blocking=True)
+
+    def step(self) -> float:
+        """One optimiser step; returns the loss."""
+        if self.dataset is None:
+            raise RuntimeError("no training data yet")
+        for g in self.optimizer.param_groups:
+            g["lr"] = self.config.lr * self._lr_factor()
+        self.model.train()
+        x, y = self._batch(self.batch_size)
+        with torch.autocast(self.device.type, dtype=self._amp_dtype, enabled=self._use_amp):
+            logits = self.forward_model(x)
+        loss = self.loss_fn(logits.float(), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self._scaler.scale(loss).backward()
+        self._scaler.step(self.optimizer)
+        self._scaler.update()
+        self.step_count += 1
+        self._crops_on_data += self.batch_size
+        return float(loss.detach())
+
+    def run_chunk(self, steps: int | None = None) -> ChunkReport:
+        """A few steps; on CUDA out-of-memory the batch is halved and the step retried."""
+        n = steps or self.config.steps_per_chunk
+        losses: list[float] = []
+        message = ""
+        while len(losses) < n:
+            try:
+                losses.append(self.step())
+            except RuntimeError as exc:
+                if not is_oom(exc) or self.batch_size <= 1:
+                    raise
+                self.optimizer.zero_grad(set_to_none=True)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                self.batch_size = max(1, self.batch_size // 2)
+                message = f"out of GPU memory: training batch halved to {self.batch_size}"
+                log.warning(message)
+        return ChunkReport(self.step_count, n, sum(losses) / n, self.batch_size, self.epoch,
+                           message)
+
+    def chunks(self, max_steps: int | None = None) -> Iterator[ChunkReport]:
+        """Generator of chunks; the caller checks its queue between them."""
+        while max_steps is None or self.step_count < max_steps:
+            left = None if max_steps is None else max_steps - self.step_count
+            n = self.config.steps_per_chunk if left is None else min(left,
+                                                                    self.config.steps_per_chunk)
+            yield self.run_chunk(n)
+
+    # -- BatchNorm cure ----------------------------------------------------------------------
+    @torch.no_grad()
+    def recalibrate_bn(self, batches: int | None = None) -> int:
+        """Exact running statistics for the trainable BN layers; returns layers updated."""
+        if self.dataset is None:
+            return 0
+        n = self.config.bn_recalibration_batches if batches is None else batches
+        self.model.train()  # frozen stages stay in eval (ResUNet.train override)
+        bns = [m for m in self.model.modules()
+               if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
+        if not bns or n <= 0:
+            self.model.eval()
+            return 0
+        saved = [m.momentum for m in bns]
+        for m in bns:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+        aug = self.dataset.augment
+        plain = AugmentConfig(crop=aug.crop, scale=(1.0, 1.0), flips=True, rot90=True,
+                              brightness=0.0, contrast=0.0)
+        self.dataset.augment = plain
+        try:
+            for _ in range(n):
+                x, _y = self._batch(self.batch_size)
+                with torch.autocast(self.device.type, dtype=self._amp_dtype,
+                                    enabled=self._use_amp):
+                    self.model(x)
+        finally:
+            self.dataset.augment = aug
+            for m, mom in zip(bns, saved, strict=True):
+                m.momentum = mom
+        self.model.eval()
+        return len(bns)

@@ -1,0 +1,228 @@
+"""Model versions on disk and the keep-only-if-better rule.
+
+``.resunet/models/vNNN.safetensors`` + ``vNNN.json`` (via model/checkpoint.py); the JSON's
+``training`` block holds check-set metrics, parent version and data counts. The version
+used for suggestions is named in ``models/current.json``. A candidate that does not beat
+the current version on the check set is not written (it only appears in the log).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from resunet_gui.core.errors import CheckpointError
+from resunet_gui.core.storage import atomic_write_json
+from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
+from resunet_gui.model.checkpoint import (
+    CheckpointMeta,
+    load_checkpoint,
+    read_meta,
+    save_checkpoint,
+    sidecar_path,
+)
+from resunet_gui.model.resunet import ResUNet
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^v(\d{3,})$")
+
+
+@dataclass
+class VersionInfo:
+    """One saved version, as the model panel lists it."""
+
+    name: str
+    path: Path
+    score: float | None = None
+    dice: dict[str, float] = field(default_factory=dict)
+    check_images: int = 0
+    train_images: int = 0
+    parent: str | None = None
+    created: str = ""
+    step: int = 0
+    source: str = "trained"  # trained | imported
+    scored_on: str = "check"  # check | train (no check image yet)
+
+    @classmethod
+    def from_meta(cls, path: Path, meta: CheckpointMeta) -> VersionInfo:
+        t = meta.training or {}
+        m = t.get("metrics") or {}
+        return cls(name=meta.model_version, path=path, score=m.get("score"),
+                   dice=dict(m.get("dice") or {}), check_images=int(t.get("check_images", 0)),
+                   train_images=int(t.get("train_images", 0)), parent=meta.parent_version,
+                   created=meta.created, step=int(t.get("step", 0)),
+                   source=str(t.get("source", "trained")),
+                   scored_on=str(t.get("scored_on", "check")))
+
+    def status_line(self, previous: float | None = None) -> str:
+        """E.g. "Model v7: Dice 0.84 on 6 check images, up from 0.79"."""
+        if self.score is None:
+            return f"Model {self.name} ({self.source}, not scored yet)"
+        where = (f"{self.check_images} check image{'s' if self.check_images != 1 else ''}"
+                 if self.scored_on == "check" else
+                 f"its {self.train_images} training images (no check image yet)")
+        line = f"Model {self.name}: Dice {self.score:.2f} on {where}"
+        if previous is not None:
+            line += f", up from {previous:.2f}"
+        return line
+
+
+class VersionStore:
+    """Files under ``models_dir``; all writes are atomic (core.storage)."""
+
+    def __init__(self, models_dir: str | Path) -> None:
+        self.dir = Path(models_dir)
+
+    def path_of(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise CheckpointError(f"{name!r} is not a model version name (expected e.g. v007)")
+        return self.dir / f"{name}.safetensors"
+
+    def list_versions(self) -> list[VersionInfo]:
+        out = []
+        if not self.dir.is_dir():
+            return out
+        for p in sorted(self.dir.glob("v*.safetensors")):
+            if not _NAME.match(p.stem):
+                continue
+            try:
+                out.append(VersionInfo.from_meta(p, read_meta(p)))
+            except CheckpointError as exc:
+                log.warning("skipping unreadable model version %s: %s", p.name, exc)
+        return sorted(out, key=lambda v: int(v.name[1:]))
+
+    def next_name(self) -> str:
+        nums = [int(m.group(1)) for p in self.dir.glob("v*.safetensors")
+                if (m := _NAME.match(p.stem))] if self.dir.is_dir() else []
+        return f"v{(max(nums) + 1) if nums else 1:03d}"
+
+    def save(self, model: ResUNet, meta: CheckpointMeta) -> VersionInfo:
+        meta.model_version = self.next_name()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = save_checkpoint(self.path_of(meta.model_version), model, meta)
+        return VersionInfo.from_meta(path, meta)
+
+    def load(self, name: str, map_location: str | torch.device = "cpu"
+             ) -> tuple[ResUNet, CheckpointMeta]:
+        return load_checkpoint(self.path_of(name), map_location)
+
+    def info(self, name: str) -> VersionInfo:
+        p = self.path_of(name)
+        return VersionInfo.from_meta(p, read_meta(p))
+
+    def current(self) -> str | None:
+        f = self.dir / "current.json"
+        try:
+            name = json.loads(f.read_text(encoding="utf-8")).get("current")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return name if isinstance(name, str) and self.path_of(name).is_file() else None
+
+    def set_current(self, name: str) -> None:
+        self.path_of(name)  # validates the name
+        self.dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.dir / "current.json", {"current": name})
+
+    def export(self, name: str, dest: str | Path) -> Path:
+        """Copy a version (tensors + JSON sidecar) to ``dest`` (a file path or a folder)."""
+        src = self.path_of(name)
+        if not src.is_file():
+            raise CheckpointError(f"model version {name} does not exist")
+        dest = Path(dest)
+        if dest.is_dir():
+            dest = dest / src.name
+        if dest.suffix != ".safetensors":
+            dest = dest.with_suffix(".safetensors")
+        try:
+            shutil.copyfile(src, dest)
+            shutil.copyfile(sidecar_path(src), sidecar_path(dest))
+        except OSError as exc:
+            raise CheckpointError(f"cannot export {name} to {dest}: {exc.strerror}") from exc
+        return dest
+
+    def import_checkpoint(self, path: str | Path, num_classes: int | None = None
+                          ) -> tuple[ResUNet, VersionInfo]:
+        """Load an external checkpoint and store it as a new version (not made current)."""
+        model, meta = load_checkpoint(path)
+        if num_classes is not None and meta.num_classes != num_classes:
+            raise CheckpointError(f"{Path(path).name} predicts {meta.num_classes} classes; "
+                                  f"this project has {num_classes}")
+        meta.parent_version = None
+        meta.training = dict(meta.training or {}, source="imported",
+                             imported_from=str(Path(path).name))
+        return model, self.save(model, meta)
+
+
+def evaluate(predict: Callable[[np.ndarray], np.ndarray],
+             pairs: Sequence[tuple[np.ndarray, np.ndarray]], num_classes: int
+             ) -> SegmentationScores:
+    """Pooled Dice/IoU of ``predict(image) -> mask`` over (image, truth) pairs."""
+    acc = ScoreAccumulator(num_classes)
+    for image, truth in pairs:
+        acc.add(predict(image), truth)
+    return acc.result()
+
+
+@dataclass
+class Decision:
+    accepted: bool
+    candidate: SegmentationScores
+    current_score: float | None
+    info: VersionInfo | None
+    message: str
+
+
+class KeepBest:
+    """Compares a candidate with the current version on the same check set.
+
+    The current version's score is cached per check set and recomputed when the check
+    set changes (more done images), so both sides are always measured on the same images.
+    """
+
+    def __init__(self, store: VersionStore, min_delta: float = 0.0) -> None:
+        self.store = store
+        self.min_delta = min_delta
+        self._current_key: tuple | None = None
+        self._current_score: float | None = None
+        self.log: list[dict] = []
+
+    def invalidate(self) -> None:
+        self._current_key = None
+
+    def current_score(self, key: tuple, score_current: Callable[[], float]) -> float:
+        if self._current_key != key or self._current_score is None:
+            self._current_score = score_current()
+            self._current_key = key
+        return self._current_score
+
+    def decide(self, key: tuple, candidate: SegmentationScores,
+               score_current: Callable[[], float], save: Callable[[], VersionInfo]
+               ) -> Decision:
+        cur = self.current_score(key, score_current)
+        if candidate.score > cur + self.min_delta:
+            info = save()
+            self.store.set_current(info.name)
+            self._current_score = candidate.score
+            msg = info.status_line(cur)
+            self.log.append({"version": info.name, "score": candidate.score, "previous": cur,
+                             "accepted": True})
+            return Decision(True, candidate, cur, info, msg)
+        self.log.append({"version": None, "score": candidate.score, "previous": cur,
+                         "accepted": False})
+        msg = (f"Candidate scored Dice {candidate.score:.2f} on the check set, not better "
+               f"than {cur:.2f}; kept the current model")
+        return Decision(False, candidate, cur, None, msg)
+
+    def accepted(self, info: VersionInfo) -> None:
+        """The user made ``info`` current (rollback/import): compare against it from now."""
+        self._current_score = info.score if info.score is not None else None
+        if info.score is None:
+            self._current_key = None

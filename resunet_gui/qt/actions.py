@@ -1,0 +1,92 @@
+"""The main window's actions and toolbar, built from the shortcut table."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from resunet_gui.qt.shortcuts import SHORTCUTS
+from resunet_gui.qt.tool_controller import Tool
+
+TOOLBAR = ("open", "prev", "next", None, "brush", "eraser", "fill", "polygon", "lasso", None,
+           "undo", "redo", None, "suggest", "accept", "done_next", None, "fit", "help")
+
+
+def install_actions(w: Any) -> dict[str, QAction]:
+    """Create every action on main window ``w`` (shortcuts from ``SHORTCUTS``) and the toolbar."""
+    actions: dict[str, QAction] = {}
+
+    def a(name: str, text: str, slot: Callable, checkable: bool = False) -> QAction:
+        act = QAction(text, w)
+        keys = next((s.keys for s in SHORTCUTS if s.action == name), ())
+        act.setShortcuts([QKeySequence(k) for k in keys])
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setCheckable(checkable)
+        act.triggered.connect(slot)
+        w.addAction(act)
+        actions[name] = act
+        return act
+
+    a("open", "Open folder...", lambda: w.choose_folder())
+    a("prev", "Previous", lambda: w.step(-1))
+    a("next", "Next", lambda: w.step(1))
+    for tool in Tool:
+        a(tool.value, tool.value.capitalize(), lambda _=False, t=tool: w.tools.set_tool(t),
+          checkable=True)
+    a("smaller", "Smaller brush", lambda: w.tools.grow(-1))
+    a("bigger", "Bigger brush", lambda: w.tools.grow(1))
+    a("undo", "Undo", w.undo)
+    a("redo", "Redo", w.redo)
+    a("suggest", "Suggest", lambda: w.suggestions.request_current(force=True))
+    a("accept", "Accept suggestion", w.accept_suggestion)
+    a("done_next", "Done && next", w.done_and_next)
+    a("toggle_labels", "Labels", lambda: w.view_panel.show_labels.toggle())
+    a("toggle_suggestion", "Suggestion", lambda: w.view_panel.show_suggestion.toggle())
+    a("zoom_in", "Zoom in", lambda: w.canvas.zoom_by(1.25))
+    a("zoom_out", "Zoom out", lambda: w.canvas.zoom_by(0.8))
+    a("fit", "Fit", w.canvas.fit)
+    a("actual", "1:1", w.canvas.actual_size)
+    a("help", "Shortcuts", w.show_help)
+    for key in "123456789":
+        act = QAction(w)
+        act.setShortcut(QKeySequence(key))
+        act.triggered.connect(lambda _=False, k=key: w.palette_widget.select_key(k))
+        w.addAction(act)
+    cancel = QAction(w)
+    cancel.setShortcut(QKeySequence("Escape"))
+    cancel.triggered.connect(w.tools.cancel)
+    w.addAction(cancel)
+    file_menu = w.menuBar().addMenu("&File")
+    file_menu.addAction(actions["open"])
+    export = QAction("Export dataset...", w)
+    export.triggered.connect(lambda: w.export_dataset())
+    file_menu.addAction(export)
+    actions["export"] = export
+    recent = file_menu.addMenu("Open &recent")
+    recent.aboutToShow.connect(lambda: fill_recent_menu(w, recent))
+    help_menu = w.menuBar().addMenu("&Help")
+    help_menu.addAction(actions["help"])
+    bar = w.addToolBar("Main")
+    bar.setObjectName("main_toolbar")
+    for name in TOOLBAR:
+        if name is None:
+            bar.addSeparator()
+        else:
+            bar.addAction(actions[name])
+    return actions
+
+
+def fill_recent_menu(w: Any, menu: QMenu) -> None:
+    """Recent folders from the preferences; missing ones are shown disabled."""
+    from pathlib import Path
+
+    menu.clear()
+    for folder in w.prefs.recent_folders:
+        act = menu.addAction(folder)
+        act.setEnabled(Path(folder).is_dir())
+        act.triggered.connect(lambda _=False, f=folder: w.open_folder(f))
+    if not menu.actions():
+        menu.addAction("(none yet)").setEnabled(False)

@@ -1,0 +1,192 @@
+"""Model panel: versions with scores, rollback/export/load, training mode and pause, a
+plain-language status line and a live loss/Dice plot (pyqtgraph, imported on first use).
+
+Every model operation is a ``bridge.call`` run on the model service's worker thread; its
+answer comes back as a queued signal, so nothing here waits for torch.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from resunet_gui.qt.service_bridge import ServiceBridge
+
+MODES = ("decoder", "decoder+last", "all")
+COLUMNS = ("version", "Dice", "check imgs", "train imgs", "source", "parent")
+
+
+class ModelPanel(QWidget):
+    """Lists versions and drives the engine through the bridge."""
+
+    versionsLoaded = Signal(list)
+    operationDone = Signal(object)
+    operationFailed = Signal(str)
+    statusLine = Signal(str)  # for the main window's status bar
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge: ServiceBridge | None = None
+        self.versions: list[Any] = []
+        self.losses: list[tuple[int, float]] = []
+        self.scores: list[tuple[int, float]] = []
+        self._last_step = 0
+        self._best: float | None = None
+        self.status = QLabel("No model loaded yet")
+        self.status.setWordWrap(True)
+        self.reason = QLabel("")
+        self.reason.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.rollback_btn = QPushButton("Use this version")
+        self.export_btn = QPushButton("Export...")
+        self.load_btn = QPushButton("Load checkpoint...")
+        self.pause = QCheckBox("Pause training")
+        self.mode = QComboBox()
+        self.mode.addItems(MODES)
+        self.rollback_btn.clicked.connect(lambda: self.rollback(self.selected()))
+        self.export_btn.clicked.connect(lambda: self.export(self.selected()))
+        self.load_btn.clicked.connect(lambda: self.load_checkpoint())
+        self.pause.toggled.connect(self._pause)
+        self.mode.activated.connect(lambda _i: self.set_mode(self.mode.currentText()))
+        self.versionsLoaded.connect(self._show_versions)
+        self.operationDone.connect(lambda _r: self.refresh())
+        self.operationFailed.connect(self.status.setText)
+        row = QHBoxLayout()
+        for b in (self.rollback_btn, self.export_btn, self.load_btn):
+            row.addWidget(b)
+        row2 = QHBoxLayout()
+        row2.addWidget(QLabel("Train:"))
+        row2.addWidget(self.mode)
+        row2.addWidget(self.pause)
+        self.plot_holder = QVBoxLayout()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.reason)
+        layout.addWidget(self.table)
+        layout.addLayout(row)
+        layout.addLayout(row2)
+        layout.addLayout(self.plot_holder)
+        self.plot: Any = None
+
+    # ---- wiring ----------------------------------------------------------------------
+    def attach(self, bridge: ServiceBridge) -> None:
+        self.bridge = bridge
+        bridge.engineReady.connect(lambda *_: self.refresh())
+        bridge.trainingStatus.connect(self.on_training_status)
+        bridge.modelChanged.connect(self.on_model_changed)
+        bridge.requestFailed.connect(lambda _rid, msg: self.operationFailed.emit(msg))
+
+    def refresh(self) -> None:
+        if self.bridge is not None:
+            self.bridge.call(lambda eng: list(getattr(eng, "list_versions", list)()),
+                             self.versionsLoaded.emit)
+
+    def selected(self) -> str | None:
+        row = self.table.currentRow()
+        return self.versions[row].name if 0 <= row < len(self.versions) else None
+
+    # ---- operations (run on the model worker) ------------------------------------------
+    def rollback(self, name: str | None) -> None:
+        if name and self.bridge is not None:
+            self.bridge.call(lambda eng: eng.rollback(name), self._changed_from_call)
+
+    def export(self, name: str | None, dest: str | None = None) -> None:
+        if not name or self.bridge is None:
+            return
+        if dest is None:
+            dest, _ = QFileDialog.getSaveFileName(self, "Export model", f"{name}.safetensors",
+                                                  "Checkpoints (*.safetensors)")
+            if not dest:
+                return
+        self.bridge.call(lambda eng: eng.export_version(name, dest), self.operationDone.emit)
+
+    def load_checkpoint(self, path: str | None = None) -> None:
+        if self.bridge is None:
+            return
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load checkpoint", "",
+                                                  "Checkpoints (*.safetensors)")
+            if not path:
+                return
+        self.bridge.call(lambda eng: eng.load_external(path), self._changed_from_call)
+
+    def set_mode(self, mode: str) -> None:
+        if self.bridge is not None:
+            self.bridge.call(lambda eng: eng.set_mode(mode), self.operationDone.emit)
+
+    def _pause(self, paused: bool) -> None:
+        if self.bridge is not None:
+            self.bridge.pause_training(paused)
+
+    def _changed_from_call(self, info: Any) -> None:
+        # worker thread: hand over to the GUI thread through the bridge's signal
+        if self.bridge is not None:
+            self.bridge.modelChanged.emit(info)
+
+    # ---- engine events (GUI thread) ------------------------------------------------------
+    def on_training_status(self, st: Any) -> None:
+        if st.message:
+            self.status.setText(st.message)
+        if st.mode_reason:
+            self.reason.setText(f"Training {st.mode or ''}: {st.mode_reason}")
+        if st.mode in MODES:
+            self.mode.setCurrentText(st.mode)
+        if st.loss is not None and st.step > self._last_step:
+            self._last_step = st.step
+            self.losses.append((st.step, float(st.loss)))
+            self._redraw()
+
+    def on_model_changed(self, info: Any) -> None:
+        score = getattr(info, "score", None)
+        line = info.status_line(self._best if score is not None and self._best is not None
+                                and score > self._best else None)
+        if score is not None:
+            self.scores.append((max(self._last_step, getattr(info, "step", 0)), float(score)))
+            self._best = float(score)
+        self.status.setText(line)
+        self.statusLine.emit(line)
+        self._redraw()
+        self.refresh()
+
+    def _show_versions(self, versions: list) -> None:
+        self.versions = list(versions)
+        self.table.setRowCount(len(self.versions))
+        for r, v in enumerate(self.versions):
+            cells = (v.name, "-" if v.score is None else f"{v.score:.3f}", str(v.check_images),
+                     str(v.train_images), v.source, v.parent or "")
+            for c, text in enumerate(cells):
+                self.table.setItem(r, c, QTableWidgetItem(text))
+
+    def _redraw(self) -> None:
+        if not self.losses and not self.scores:
+            return
+        if self.plot is None:
+            import pyqtgraph as pg  # only once there is something to plot
+
+            self.plot = pg.PlotWidget(title="loss (line) / check Dice (dots)")
+            self.plot.setMinimumHeight(160)
+            self._loss_curve = self.plot.plot(pen="y")
+            self._dice_curve = self.plot.plot(pen=None, symbol="o", symbolBrush="g")
+            self.plot_holder.addWidget(self.plot)
+        if self.losses:
+            xs, ys = zip(*self.losses, strict=True)
+            self._loss_curve.setData(list(xs), list(ys))
+        if self.scores:
+            xs, ys = zip(*self.scores, strict=True)
+            self._dice_curve.setData(list(xs), list(ys))

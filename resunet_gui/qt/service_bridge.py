@@ -1,0 +1,106 @@
+"""Thin Qt face of ``engine.service.ModelService``: callbacks in, signals out.
+
+The service's callbacks run on its worker thread; emitting a signal from there queues the
+call onto the GUI thread, so no slot here ever touches torch or blocks the event loop.
+The model (and torch) is created on the worker thread by ``engine_factory``.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from resunet_gui.engine.service import ImageSource, ModelService
+
+log = logging.getLogger(__name__)
+
+
+class ServiceBridge(QObject):
+    """Owns one ``ModelService`` at a time (one per open project)."""
+
+    engineReady = Signal(str, str)  # device text, model version ("" when none)
+    engineFailed = Signal(str)
+    resultReady = Signal(object)  # engine.service.SuggestionResult
+    requestFailed = Signal(int, str)
+    batchProgress = Signal(int, int, int)  # batch id, done, total
+    trainingStatus = Signal(object)  # engine.service.TrainingStatus
+    modelChanged = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service: ModelService | None = None
+        self.device_text = ""
+
+    @property
+    def running(self) -> bool:
+        return self.service is not None
+
+    def start(self, engine_factory: Callable[[], Any], **service_kwargs: Any) -> None:
+        """Start a service whose worker builds the engine (imports torch) off the GUI thread."""
+        self.shutdown()
+
+        def build() -> Any:
+            try:
+                engine = engine_factory()
+            except Exception as exc:
+                self.engineFailed.emit(str(exc) or type(exc).__name__)
+                raise
+            device = str(getattr(engine, "device", "") or "")
+            self.device_text = device
+            self.engineReady.emit(device, engine.model_version() or "")
+            return engine
+
+        self.service = ModelService(
+            build,
+            on_result=self.resultReady.emit,
+            on_error=self.requestFailed.emit,
+            on_progress=self.batchProgress.emit,
+            on_training_status=self.trainingStatus.emit,
+            on_model_changed=self.modelChanged.emit,
+            **service_kwargs,
+        )
+
+    def shutdown(self, timeout: float = 300.0) -> None:
+        """Stop the worker (after its current tile/chunk) and wait for it.
+
+        The wait is long on purpose: a worker left inside torch at interpreter exit aborts
+        the process. Callers hide their window first."""
+        if self.service is not None:
+            service, self.service = self.service, None
+            if not service.shutdown(timeout):
+                log.warning("model service did not stop within %.0f s", timeout)
+
+    # ---- pass-throughs (no-ops while no service runs) ---------------------------------
+    def request_suggestion(self, key: str, image: ImageSource, generation: int,
+                           prefetch: bool = False) -> int | None:
+        if self.service is None:
+            return None
+        return self.service.request_suggestion(key, image, generation, prefetch=prefetch)
+
+    def request_batch(self, items: list[tuple[str, ImageSource]], generation: int) -> int | None:
+        return None if self.service is None else self.service.request_batch(items, generation)
+
+    def cancel(self, request_id: int | None) -> None:
+        if self.service is not None and request_id is not None:
+            self.service.cancel(request_id)
+
+    def notify_done(self, stem: str) -> None:
+        if self.service is not None:
+            self.service.notify_done(stem)
+
+    def set_interactive(self, on: bool) -> None:
+        if self.service is not None:
+            self.service.set_interactive(on)
+
+    def call(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None
+             ) -> int | None:
+        return None if self.service is None else self.service.call(fn, on_done)
+
+    def pause_training(self, paused: bool) -> None:
+        if self.service is not None:
+            if paused:
+                self.service.pause_training()
+            else:
+                self.service.resume_training()

@@ -1,0 +1,76 @@
+"""User preferences in QSettings (recent folders, toggles, window geometry).
+
+Tests pass an ini path so they never touch the user's real settings.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+
+ORGANIZATION = "resunet-gui"
+APPLICATION = "resunet-gui"
+MAX_RECENT = 10
+
+
+class Preferences:
+    """Typed accessors over one QSettings store."""
+
+    def __init__(self, ini_path: str | Path | None = None) -> None:
+        if ini_path is None:
+            self.store = QSettings(ORGANIZATION, APPLICATION)
+        else:
+            self.store = QSettings(str(ini_path), QSettings.Format.IniFormat)
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self.store.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return bool(value)
+
+    def _set(self, key: str, value: object) -> None:
+        self.store.setValue(key, value)
+        self.store.sync()
+
+    @property
+    def recent_folders(self) -> list[str]:
+        value = self.store.value("recent_folders", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, folder: str | Path) -> None:
+        folder = str(Path(folder).resolve())
+        items = [f for f in self.recent_folders if f != folder]
+        self._set("recent_folders", [folder, *items][:MAX_RECENT])
+
+    @property
+    def auto_suggest(self) -> bool:
+        return self._bool("auto_suggest", True)
+
+    @auto_suggest.setter
+    def auto_suggest(self, on: bool) -> None:
+        self._set("auto_suggest", bool(on))
+
+    @property
+    def opacity(self) -> float:
+        return float(self.store.value("opacity", 0.5))
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        self._set("opacity", float(value))
+
+    @property
+    def brush_radius(self) -> int:
+        return int(self.store.value("brush_radius", 8))
+
+    @brush_radius.setter
+    def brush_radius(self, value: int) -> None:
+        self._set("brush_radius", int(value))
+
+    def geometry(self) -> bytes | None:
+        value = self.store.value("geometry")
+        return bytes(value) if value is not None else None
+
+    def set_geometry(self, data: bytes) -> None:
+        self._set("geometry", data)

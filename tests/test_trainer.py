@@ -1,0 +1,130 @@
+"""Trainer: learns a tiny synthetic set, modes freeze what they say, OOM halves the batch."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from resunet_gui.engine.dataset import CropDataset, make_sample
+from resunet_gui.engine.metrics import ScoreAccumulator
+from resunet_gui.engine.predictor import Predictor
+from resunet_gui.engine.trainer import TrainConfig, Trainer, apply_mode, default_mode
+from resunet_gui.model.resunet import ResUNet
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(n)
+
+
+def blobs(n: int = 2, size: int = 64, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        m = np.zeros((size, size), np.uint8)
+        for _ in range(2):
+            cy, cx = (int(v) for v in rng.integers(12, size - 12, 2))
+            cv2.circle(m, (cx, cy), int(rng.integers(6, 11)), 1, -1)
+        img = rng.random((size, size, 1)).astype(np.float32) * 0.3
+        img[m == 1] += 0.6
+        out.append(make_sample(f"b{i}", img, m))
+    return out
+
+
+def small_config(**kw) -> TrainConfig:
+    kw.setdefault("crop", 64)
+    kw.setdefault("batch_size", 2)
+    return TrainConfig(**kw)
+
+
+def test_trainer_overfits_tiny_synthetic_set():
+    samples = blobs(2)
+    model = ResUNet(2, decoder_channels=(64, 32, 16, 16, 8))
+    tr = Trainer(model, small_config(lr=5e-3, warmup_steps=3), "cpu", dataset=CropDataset(samples))
+    first = tr.run_chunk(3).loss
+    for _ in range(4):
+        last = tr.run_chunk(5).loss
+    assert last < 0.6 * first
+    tr.recalibrate_bn()
+    pred = Predictor(model, tr.normalization, "cpu")
+    acc = ScoreAccumulator(2)
+    for s in samples:
+        acc.add(pred.predict(s.image.astype(np.float32)).mask, s.mask)
+    assert acc.result().score > 0.85
+
+
+def _state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_decoder_mode_leaves_encoder_weights_and_bn_stats_unchanged():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    enc_before, dec_before = _state(model.encoder), _state(model.decoder)
+    tr = Trainer(model, small_config(mode="decoder"), "cpu", dataset=CropDataset(blobs(1)))
+    tr.run_chunk(3)
+    tr.recalibrate_bn()
+    for k, v in model.encoder.state_dict().items():
+        assert torch.equal(v, enc_before[k]), k
+    assert any(not torch.equal(v, dec_before[k]) for k, v in model.decoder.state_dict().items())
+
+
+def test_decoder_plus_late_trains_only_the_late_encoder_stages():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    before = _state(model.encoder)
+    tr = Trainer(model, small_config(mode="decoder+late"), "cpu", dataset=CropDataset(blobs(1)))
+    tr.run_chunk(2)
+    after = model.encoder.state_dict()
+    assert all(torch.equal(after[k], before[k]) for k in before
+               if k.startswith(("conv1", "bn1", "layer1", "layer2")))
+    assert any(not torch.equal(after[k], before[k]) for k in before if k.startswith("layer4"))
+
+
+def test_default_mode_trains_everything_without_pretrained_weights():
+    assert default_mode(True)[0] == "decoder"
+    mode, reason = default_mode(False)
+    assert mode == "all" and "no pretrained" in reason
+    model = ResUNet(2)
+    apply_mode(model, "decoder")
+    apply_mode(model, "all")
+    assert all(p.requires_grad for p in model.parameters())
+    with pytest.raises(ValueError):
+        apply_mode(model, "head-only")
+
+
+def test_out_of_memory_halves_the_batch_and_says_so(monkeypatch):
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(batch_size=4), "cpu", dataset=CropDataset(blobs(1)))
+    real = tr._batch
+    calls = {"n": 0}
+
+    def flaky(bs):
+        calls["n"] += 1
+        if bs > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(bs)
+
+    monkeypatch.setattr(tr, "_batch", flaky)
+    rep = tr.run_chunk(2)
+    assert rep.batch_size == 2 and tr.batch_size == 2
+    assert "batch halved to 2" in rep.message
+    assert rep.step == 2
+
+
+def test_bn_recalibration_uses_current_weights_exactly():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(bn_recalibration_batches=2), "cpu",
+                 dataset=CropDataset(blobs(2)))
+    tr.run_chunk(2)
+    bn = model.decoder.modules()
+    bns = [m for m in bn if isinstance(m, torch.nn.BatchNorm2d)]
+    for m in bns:
+        m.running_mean.fill_(123.0)
+    n = tr.recalibrate_bn()
+    assert n > 0 and not model.training
+    assert all(float(m.running_mean.abs().max()) < 100 for m in bns)
+    assert all(m.momentum == 0.1 for m in bns)

@@ -1,0 +1,157 @@
+"""Model versions: keep only if better, exact rollback, export/import, status text."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from resunet_gui.core.project import Project
+from resunet_gui.core.types import ImageStatus
+from resunet_gui.engine.metrics import scores_from_confusion
+from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine
+from resunet_gui.engine.trainer import TrainConfig
+from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
+from resunet_gui.model.checkpoint import load_checkpoint
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def make_project(folder: Path, n: int = 5, size: int = 64) -> Path:
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        m = np.zeros((size, size), np.uint8)
+        cv2.circle(m, tuple(int(v) for v in rng.integers(15, size - 15, 2)), 10, 1, -1)
+        img = (rng.random((size, size)) * 80).astype(np.uint8)
+        img[m == 1] += 150
+        cv2.imwrite(str(folder / "images" / f"im{i}.png"), img)
+        cv2.imwrite(str(folder / "masks" / f"im{i}.png"), m)
+    (folder / "classes.json").write_text(json.dumps({"classes": [
+        {"id": 0, "name": "background", "color": [0, 0, 0]},
+        {"id": 1, "name": "blob", "color": [255, 0, 0]}]}))
+    return folder
+
+
+@pytest.fixture
+def engine(tmp_path):
+    project = Project.open(make_project(tmp_path / "p"))
+    assert len(project.stems_with_status(ImageStatus.DONE)) == 5
+    cfg = EngineConfig(device="cpu", encoder_weights="none",
+                       train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1))
+    eng = ProjectEngine(project, cfg)
+    eng.notify_done(project.stems())
+    yield eng
+    project.close()
+
+
+def predict_constant(model, cls: int) -> None:
+    """Make a model answer ``cls`` everywhere (deterministic scores for keep-best tests)."""
+    with torch.no_grad():
+        model.head.conv.weight.zero_()
+        model.head.conv.bias.copy_(torch.tensor([10.0, -10.0] if cls == 0 else [-10.0, 10.0]))
+
+
+def test_check_set_is_every_fifth_done_image(engine):
+    assert engine.check_stems == ["im4"]
+    assert len(engine.train_stems) == 4
+
+
+def test_better_candidate_becomes_a_version_and_serves(engine):
+    predict_constant(engine.serving, 0)  # current: Dice 0 on the blob class
+    engine.trainer.run_chunk(1)
+    predict_constant(engine.trainer.model, 1)  # candidate: all blob, Dice > 0
+    info = engine.evaluate_candidate()
+    assert info is not None and info.name == "v001" and info.score > 0
+    assert engine.store.current() == "v001" and engine.model_version() == "v001"
+    for k, v in engine.serving.state_dict().items():
+        assert torch.equal(v, engine.trainer.model.state_dict()[k])
+    meta = json.loads((engine.store.dir / "v001.json").read_text())
+    assert meta["training"]["check_images"] == 1 and meta["training"]["train_images"] == 4
+    assert "blob" in meta["training"]["metrics"]["dice"]
+
+
+def test_worse_version_is_not_swapped_in(engine):
+    predict_constant(engine.serving, 1)  # current: all blob, Dice > 0
+    served = {k: v.clone() for k, v in engine.serving.state_dict().items()}
+    engine.trainer.run_chunk(1)
+    predict_constant(engine.trainer.model, 0)  # candidate predicts no blob: Dice 0
+    assert engine.evaluate_candidate() is None
+    assert engine.store.list_versions() == []
+    assert engine.model_version() is None
+    for k, v in engine.serving.state_dict().items():
+        assert torch.equal(v, served[k]), k
+    assert "kept the current model" in engine.message
+
+
+def test_rollback_restores_exact_weights(engine):
+    predict_constant(engine.serving, 0)
+    engine.trainer.run_chunk(1)
+    predict_constant(engine.trainer.model, 1)
+    v1 = engine.evaluate_candidate()
+    saved, _ = load_checkpoint(v1.path)
+    engine.trainer.run_chunk(2)
+    v2 = engine.save_current_training()
+    assert v2.name == "v002"
+    with torch.no_grad():
+        for p in engine.serving.parameters():
+            p.add_(torch.randn_like(p))
+    info = engine.rollback("v001")
+    assert info.name == "v001" and engine.store.current() == "v001"
+    ref = saved.state_dict()
+    for model in (engine.serving, engine.trainer.model):
+        for k, v in model.state_dict().items():
+            assert torch.equal(v.cpu(), ref[k]), k
+    assert [v.name for v in engine.list_versions()] == ["v001", "v002"]
+
+
+def test_export_and_load_external_checkpoint(engine, tmp_path):
+    v = engine.save_current_training()
+    out = engine.export_version(v.name, tmp_path / "shared.safetensors")
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    info = engine.load_external(out)
+    assert info.name == "v002" and info.source == "imported"
+    a, _ = load_checkpoint(out)
+    for k, t in engine.serving.state_dict().items():
+        assert torch.equal(t.cpu(), a.state_dict()[k])
+
+
+def test_keep_best_compares_on_the_same_check_set(tmp_path):
+    store = VersionStore(tmp_path)
+    keep = KeepBest(store)
+    good = scores_from_confusion(np.array([[90, 0], [2, 8]]))
+    rescored = []
+
+    def current():
+        rescored.append(1)
+        return 0.9
+
+    d = keep.decide(("a",), good, current, save=lambda: pytest.fail("must not save"))
+    assert not d.accepted and d.current_score == 0.9
+    keep.decide(("a",), good, current, save=lambda: pytest.fail("must not save"))
+    assert len(rescored) == 1  # cached for the same check set
+    keep.decide(("a", "b"), good, current, save=lambda: pytest.fail("must not save"))
+    assert len(rescored) == 2  # new check set -> current rescored
+
+
+def test_status_line_is_plain_language():
+    v = VersionInfo("v007", Path("v007.safetensors"), score=0.84, check_images=6)
+    assert v.status_line(0.79) == "Model v007: Dice 0.84 on 6 check images, up from 0.79"
+
+
+def test_new_done_images_do_not_postpone_evaluation(engine):
+    engine.cfg.min_eval_steps = 2
+    for _ in range(2):
+        engine.train_chunk()  # one step per chunk in this fixture
+        engine.notify_done(["im0"])  # a re-saved mask arrives between chunks
+    assert engine.last_check_dice is not None
