@@ -154,3 +154,18 @@ def test_bench_on_gpu_reports_bf16_figures(capsys):
                  "cuda", "--no-reference"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["gpu"]["bf16_512_batch32"]["images_per_s"] > 0
+
+
+def test_doctor_download_weights_offline_is_a_one_line_error_and_leaves_no_file(
+        capsys, monkeypatch, tmp_path):
+    import urllib.request
+
+    def offline(*_a, **_k):
+        raise urllib.error.URLError("network is unreachable")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    assert main(["doctor", "--download-weights"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: cannot download ImageNet weights")
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

@@ -17,6 +17,9 @@ PACKAGES = ("torch", "torchvision", "PySide6-Essentials", "PySide6", "numpy",
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="print versions, devices and weights availability")
+    p.add_argument("--download-weights", action="store_true",
+                   help="fetch torchvision's ImageNet ResNet18 weights into the torch cache "
+                        "(the app itself never downloads; it uses the cached file when present)")
     p.set_defaults(func=run)
 
 
@@ -59,14 +62,29 @@ def _weights() -> str:
 
     path = imagenet_cache_path()
     if not path.is_file():
-        return f"not cached at {path} (downloaded on first use when online)"
+        return (f"not cached at {path} (models start from random init; fetch with "
+                "`resunet-gui doctor --download-weights` or copy the file there)")
     ok = file_sha256(path) == KNOWN_SHA256[IMAGENET_FILE]
     return f"{path} ({'sha256 ok' if ok else 'sha256 MISMATCH: delete it to download again'})"
+
+
+def _download() -> None:
+    """Fetch the weights once, verified by sha256; a failure is a one-line WeightsError."""
+    from resunet_gui.model.weights import download_imagenet, imagenet_cache_path
+
+    path = imagenet_cache_path()
+    if path.is_file():
+        print(f"ImageNet ResNet18 weights already cached at {path}")
+        return
+    print(f"downloading ImageNet ResNet18 weights to {path} ...", file=sys.stderr)
+    download_imagenet(path)
 
 
 def run(args: argparse.Namespace) -> int:
     from resunet_gui import __version__
 
+    if getattr(args, "download_weights", False):
+        _download()
     print(f"resunet-gui {__version__}")
     print(f"python {platform.python_version()} ({sys.executable}) on {platform.platform()}")
     for dist in PACKAGES:
