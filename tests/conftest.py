@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,3 +37,14 @@ def dataset_copy(shared_data: Path, tmp_path: Path) -> Callable[[str], Path]:
         return dst
 
     return copy
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Keep torch to one thread (the suite shares 2 cores); restore the count afterwards."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

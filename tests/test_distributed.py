@@ -7,41 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-import torch
 from safetensors import safe_open
+from synthetic import make_blob_project
 
 from resunet_gui.cli import main
 from resunet_gui.model.checkpoint import load_checkpoint
 
 HERE = Path(__file__).resolve().parents[1]
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-def make_project(folder: Path, n: int, size: int = 64) -> Path:
-    (folder / "images").mkdir(parents=True)
-    (folder / "masks").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        m = np.zeros((size, size), np.uint8)
-        cv2.circle(m, tuple(int(v) for v in rng.integers(15, size - 15, 2)), 10, 1, -1)
-        img = (rng.random((size, size)) * 80).astype(np.uint8)
-        img[m == 1] += 150
-        cv2.imwrite(str(folder / "images" / f"im{i}.png"), img)
-        cv2.imwrite(str(folder / "masks" / f"im{i}.png"), m)
-    (folder / "classes.json").write_text(json.dumps({"classes": [
-        {"id": 0, "name": "background", "color": [0, 0, 0]},
-        {"id": 1, "name": "blob", "color": [255, 0, 0]}]}))
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
@@ -50,7 +26,7 @@ def tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
 
 
 def test_single_process_train_and_eval_print_json(tmp_path, capsys):
-    folder = make_project(tmp_path / "p", n=3)
+    folder = make_blob_project(tmp_path / "p", n=3)
     rc = main(["train", str(folder), "--steps", "2", "--crop", "64", "--batch-size", "2",
                "--weights", "none", "--device", "cpu", "--out", str(tmp_path / "one.safetensors")])
     assert rc == 0
@@ -65,7 +41,7 @@ def test_single_process_train_and_eval_print_json(tmp_path, capsys):
 
 
 def test_eval_of_missing_split_is_a_one_line_error(tmp_path, capsys):
-    folder = make_project(tmp_path / "p", n=2)
+    folder = make_blob_project(tmp_path / "p", n=2)
     rc = main(["train", str(folder), "--steps", "1", "--crop", "64", "--batch-size", "2",
                "--weights", "none", "--device", "cpu", "--out", str(tmp_path / "c.safetensors")])
     assert rc == 0
@@ -77,7 +53,7 @@ def test_eval_of_missing_split_is_a_one_line_error(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_two_process_cpu_torchrun_writes_the_same_checkpoint_format(tmp_path):
-    folder = make_project(tmp_path / "p", n=4)
+    folder = make_blob_project(tmp_path / "p", n=4)
     ddp_out = tmp_path / "ddp.safetensors"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(HERE))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--standalone",
@@ -92,3 +68,4 @@ def test_two_process_cpu_torchrun_writes_the_same_checkpoint_format(tmp_path):
     reference = {k: tuple(v.shape) for k, v in type(model)(2).state_dict().items()}
     assert tensor_shapes(ddp_out) == reference  # no "module." prefixes from DDP
     assert json.loads(ddp_out.with_suffix(".json").read_text())["num_classes"] == 2
+

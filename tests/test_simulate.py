@@ -2,48 +2,21 @@
 from __future__ import annotations
 
 import csv
-import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-import torch
+from synthetic import make_blob_project
 
 from resunet_gui.cli import main
 from resunet_gui.engine.simulate import SimConfig, SimRow, learning_curve_png, simulate
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_split_folder(folder: Path, n_train: int = 3, n_test: int = 2, size: int = 64) -> Path:
-    (folder / "images").mkdir(parents=True)
-    (folder / "masks").mkdir()
-    rng = np.random.default_rng(0)
-    rows = ["stem,split,group"]
-    for i in range(n_train + n_test):
-        m = np.zeros((size, size), np.uint8)
-        cv2.circle(m, tuple(int(v) for v in rng.integers(15, size - 15, 2)), 10, 1, -1)
-        img = (rng.random((size, size)) * 80).astype(np.uint8)
-        img[m == 1] += 150
-        cv2.imwrite(str(folder / "images" / f"s{i}.png"), img)
-        cv2.imwrite(str(folder / "masks" / f"s{i}.png"), m)
-        rows.append(f"s{i},{'train' if i < n_train else 'test'},g{i}")
-    (folder / "split.csv").write_text("\n".join(rows) + "\n")
-    (folder / "classes.json").write_text(json.dumps({"classes": [
-        {"id": 0, "name": "background", "color": [0, 0, 0]},
-        {"id": 1, "name": "blob", "color": [255, 0, 0]}]}))
-    return folder
 
 
 def test_simulate_writes_csv_and_curve_and_leaves_the_folder_alone(tmp_path):
-    src = make_split_folder(tmp_path / "data")
+    src = make_blob_project(tmp_path / "data", n=5, stem="s", n_test=2)
     before = sorted(p.relative_to(src) for p in src.rglob("*"))
     cfg = SimConfig(steps_per_image=2, crop=64, batch_size=2, max_test=2)
     rows = simulate(src, tmp_path / "out", cfg)
@@ -72,7 +45,8 @@ def test_learning_curve_draws_each_series(tmp_path):
 
 
 def test_simulate_without_test_split_is_a_clear_error(tmp_path, capsys):
-    src = make_split_folder(tmp_path / "data", n_train=2, n_test=0)
+    src = make_blob_project(tmp_path / "data", n=2, stem="s", n_test=0)
     rc = main(["simulate", str(src), "--out", str(tmp_path / "o"), "--steps-per-image", "1"])
     assert rc == 2
     assert "needs masks in a train and a test" in capsys.readouterr().err
+

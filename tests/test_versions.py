@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
+from synthetic import make_blob_project
 
 from resunet_gui.core.project import Project
 from resunet_gui.core.types import ImageStatus
@@ -17,35 +17,13 @@ from resunet_gui.engine.trainer import TrainConfig
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import load_checkpoint
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def make_project(folder: Path, n: int = 5, size: int = 64) -> Path:
-    (folder / "images").mkdir(parents=True)
-    (folder / "masks").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        m = np.zeros((size, size), np.uint8)
-        cv2.circle(m, tuple(int(v) for v in rng.integers(15, size - 15, 2)), 10, 1, -1)
-        img = (rng.random((size, size)) * 80).astype(np.uint8)
-        img[m == 1] += 150
-        cv2.imwrite(str(folder / "images" / f"im{i}.png"), img)
-        cv2.imwrite(str(folder / "masks" / f"im{i}.png"), m)
-    (folder / "classes.json").write_text(json.dumps({"classes": [
-        {"id": 0, "name": "background", "color": [0, 0, 0]},
-        {"id": 1, "name": "blob", "color": [255, 0, 0]}]}))
-    return folder
 
 
 @pytest.fixture
 def engine(tmp_path):
-    project = Project.open(make_project(tmp_path / "p"))
+    project = Project.open(make_blob_project(tmp_path / "p"))
     assert len(project.stems_with_status(ImageStatus.DONE)) == 5
     cfg = EngineConfig(device="cpu", encoder_weights="none",
                        train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1))
@@ -155,3 +133,4 @@ def test_new_done_images_do_not_postpone_evaluation(engine):
         engine.train_chunk()  # one step per chunk in this fixture
         engine.notify_done(["im0"])  # a re-saved mask arrives between chunks
     assert engine.last_check_dice is not None
+

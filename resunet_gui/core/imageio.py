@@ -315,9 +315,8 @@ def _display(raw: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
     return np.ascontiguousarray(disp)
 
 
-def read_image(path: str | Path) -> LoadedImage:
-    """Decode PNG/JPEG/BMP/TIFF (first page), applying JPEG EXIF orientation."""
-    path = Path(path)
+def _read_checked(path: Path) -> tuple[bytes, str | None]:
+    """The file's bytes and kind, after the header-only size check (before any decoding)."""
     head = _read_head(path)
     if not head:
         raise _fail(path, "file is empty")
@@ -325,6 +324,13 @@ def read_image(path: str | Path) -> LoadedImage:
     if kind is not None:
         _check_size(path, *_header_size(path, head, kind))
     data = head if len(head) < 65536 else head + _read_rest(path, len(head))
+    return data, kind
+
+
+def read_image(path: str | Path) -> LoadedImage:
+    """Decode PNG/JPEG/BMP/TIFF (first page), applying JPEG EXIF orientation."""
+    path = Path(path)
+    data, kind = _read_checked(path)
     try:
         arr = _decode(path, data, kind)
     except MemoryError:
@@ -341,13 +347,7 @@ def read_image(path: str | Path) -> LoadedImage:
 def read_mask(path: str | Path) -> np.ndarray:
     """uint8 HxW class-index mask; a 3/4-channel file is accepted only if its colour channels agree."""
     path = Path(path)
-    head = _read_head(path)
-    if not head:
-        raise _fail(path, "file is empty")
-    kind = _kind(head)
-    if kind is not None:
-        _check_size(path, *_header_size(path, head, kind))
-    data = head if len(head) < 65536 else head + _read_rest(path, len(head))
+    data, kind = _read_checked(path)
     if kind == "png" and is_palette_png(data):
         _check_png_chunks(path, data)
         data = palette_as_gray(data)
