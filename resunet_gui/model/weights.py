@@ -147,7 +147,8 @@ def _locate(source: str, sha256: str | None, download: bool) -> tuple[Path, str 
         path = imagenet_cache_path()
         if not path.is_file():
             if not download:
-                raise WeightsError(f"ImageNet weights not in cache ({path}) and download disabled")
+                raise WeightsError(f"ImageNet weights not in cache ({path}); run "
+                                   "`resunet-gui doctor --download-weights` once online")
             log.info("downloading ImageNet ResNet18 weights to %s", path)
             download_imagenet(path)
         return path, KNOWN_SHA256[IMAGENET_FILE]
