@@ -17,6 +17,7 @@ from resunet_gui import __version__
 from resunet_gui.core.errors import CheckpointError
 from resunet_gui.core.types import ClassSpec, Normalization
 from resunet_gui.model.resunet import ARCHITECTURE, DEFAULT_DECODER_CHANNELS, ResUNet
+from resunet_gui.model.state_check import state_mismatch
 
 FORMAT_VERSION = 1
 _META_KEY = "resunet_gui"
@@ -154,20 +155,9 @@ def load_checkpoint(
         tensors = load_file(str(path), device=str(map_location))
     except Exception as exc:
         raise CheckpointError(f"{path.name} is corrupt: {exc}") from exc
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
-    if missing or unexpected:
-        raise CheckpointError(
-            f"{path.name} does not match its architecture: {len(missing)} missing tensors "
-            f"(e.g. {missing[:2]}), {len(unexpected)} unexpected (e.g. {unexpected[:2]})"
-        )
-    for key, ref in expected.items():
-        if tensors[key].shape != ref.shape or tensors[key].dtype != ref.dtype:
-            raise CheckpointError(
-                f"{path.name}: tensor {key} is {tuple(tensors[key].shape)} {tensors[key].dtype}, "
-                f"expected {tuple(ref.shape)} {ref.dtype}"
-            )
+    problem = state_mismatch(model.state_dict(), tensors, check_dtype=True)
+    if problem is not None:
+        raise CheckpointError(f"{path.name} does not match its architecture: {problem}")
     model.load_state_dict(tensors, strict=True)
     model.to(map_location)
     return model, meta

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from resunet_gui.core.errors import WeightsError
+from resunet_gui.model.state_check import state_mismatch
 
 log = logging.getLogger(__name__)
 
@@ -108,20 +109,9 @@ def match_encoder_state(state: dict[str, torch.Tensor], encoder: nn.Module) -> d
         cleaned[key] = value
     if "conv1.weight" in cleaned:
         cleaned["conv1.weight"] = _adapt_first_conv(cleaned["conv1.weight"], encoder.in_channels)
-    expected = encoder.state_dict()
-    missing = sorted(set(expected) - set(cleaned))
-    unexpected = sorted(set(cleaned) - set(expected))
-    if missing or unexpected:
-        raise WeightsError(
-            f"weights are not a ResNet18: {len(missing)} missing keys (e.g. {missing[:2]}), "
-            f"{len(unexpected)} unexpected (e.g. {unexpected[:2]})"
-        )
-    for key, ref in expected.items():
-        if cleaned[key].shape != ref.shape:
-            raise WeightsError(
-                f"weights do not fit ResNet18: {key} has shape {tuple(cleaned[key].shape)}, "
-                f"expected {tuple(ref.shape)}"
-            )
+    problem = state_mismatch(encoder.state_dict(), cleaned, noun="keys")
+    if problem is not None:
+        raise WeightsError(f"weights do not fit ResNet18: {problem}")
     return cleaned
 
 
