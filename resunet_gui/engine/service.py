@@ -34,6 +34,7 @@ from resunet_gui.engine.requests import (
     SuggestionResult,
     TrainingStatus,
 )
+from resunet_gui.engine.thread_cap import ThreadCap
 
 __all__ = ["Engine", "ImageSource", "ModelService", "Priority", "SuggestionResult",
            "TrainingStatus"]
@@ -100,9 +101,7 @@ class ModelService:
         self._pending_done: list[str] = []
         self._sync = True  # load the project's existing done images once, when idle
         self._last_done_t = 0.0
-        self._interactive = False
-        self._threads_applied: int | None = None
-        self._saved_threads: int | None = None
+        self._threads = ThreadCap()
         self.engine: Engine | None = None
         self.chunks_run = 0
         self.ready = threading.Event()
@@ -213,7 +212,7 @@ class ModelService:
     def set_interactive(self, interactive: bool) -> None:
         """True while the user paints: torch runs on one thread (process-wide)."""
         with self._cv:
-            self._interactive = interactive
+            self._threads.interactive = interactive
             self._cv.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
@@ -270,7 +269,7 @@ class ModelService:
                 with self._cv:
                     item = None
                     while not self._stop:
-                        self._apply_threads()
+                        self._threads.apply()
                         item = self._pop()
                         if item is not None:
                             self._running = item
@@ -303,7 +302,7 @@ class ModelService:
                 else:
                     self._train_once()
         finally:
-            self._restore_threads()
+            self._threads.restore()
             if self.engine is not None:
                 self._guard(self.engine.close)
 
@@ -393,29 +392,6 @@ class ModelService:
                 item = heapq.heappop(self._queue)
             if not item.stale:
                 self._emit(self.on_error, item.request_id, self._startup_error)
-
-    def _apply_threads(self) -> None:
-        """Called with the lock held, on the worker thread, between pieces of work."""
-        want = 1 if self._interactive else None
-        if want == self._threads_applied:
-            return
-        try:
-            import torch
-        except ImportError:  # pragma: no cover - torch is a dependency
-            return
-        if want is not None:
-            self._saved_threads = torch.get_num_threads()
-            torch.set_num_threads(want)
-        elif self._saved_threads is not None:
-            torch.set_num_threads(self._saved_threads)
-        self._threads_applied = want
-
-    def _restore_threads(self) -> None:
-        if self._threads_applied is not None and self._saved_threads is not None:
-            import torch
-
-            torch.set_num_threads(self._saved_threads)
-            self._threads_applied = None
 
 
 def _with_state(status: TrainingStatus, state: str) -> TrainingStatus:
