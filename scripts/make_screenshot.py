@@ -18,53 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-class CheckpointEngine:
-    """Inference-only engine over a checkpoint (or a random-init model)."""
-
-    device = "cpu"
-
-    def __init__(self, checkpoint: Path | None) -> None:
-        import torch
-
-        from resunet_gui.core.types import Normalization
-        from resunet_gui.engine.predictor import Predictor
-        from resunet_gui.model.resunet import ResUNet
-
-        torch.manual_seed(0)
-        self.version = "random init"
-        if checkpoint is not None:
-            from resunet_gui.model.checkpoint import load_checkpoint
-
-            model, meta = load_checkpoint(checkpoint)
-            norm, self.version = meta.normalization, meta.model_version
-        else:
-            model, norm = ResUNet(num_classes=2), Normalization()
-        self.predictor = Predictor(model.eval(), norm, device="cpu", tile=512, amp=False)
-
-    def predict(self, image, should_cancel):  # noqa: ANN001, ANN201
-        return self.predictor.predict(image, should_cancel=should_cancel)
-
-    def model_version(self) -> str:
-        return self.version
-
-    def notify_done(self, stems: list[str]) -> None:
-        pass
-
-    def can_train(self) -> bool:
-        return False
-
-    def train_chunk(self):  # noqa: ANN201
-        raise RuntimeError("inference only")
-
-    def status(self):  # noqa: ANN201
-        from resunet_gui.engine.service import TrainingStatus
-
-        return TrainingStatus("idle")
-
-    def close(self) -> None:
-        pass
-
-
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", type=Path, default=ROOT.parent / "shared/data/isbi2012-em")
@@ -78,6 +31,7 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     from resunet_gui.app import build_window
+    from resunet_gui.engine.inference_engine import InferenceEngine
     from resunet_gui.qt.settings import Preferences
 
     app = QApplication(sys.argv[:1])
@@ -88,7 +42,7 @@ def main() -> int:
         if (args.dataset / name).exists():
             shutil.copy(args.dataset / name, folder / name)
     window = build_window(Preferences(tmp / "prefs.ini"),
-                          engine_factory_for=lambda _p: lambda: CheckpointEngine(args.checkpoint))
+                          engine_factory_for=lambda _p: lambda: InferenceEngine(args.checkpoint))
     window.resize(1500, 920)
     window.show()
     arrived: list[str] = []

@@ -13,60 +13,36 @@ from PySide6.QtTest import QTest
 from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_mask
 from resunet_gui.core.types import ImageStatus
+from resunet_gui.engine.inference_engine import InferenceEngine
 from resunet_gui.qt.settings import Preferences
 
 
-class InferenceEngine:
-    """A real ResNet18-UNet (random weights) behind the service's Engine protocol; no training."""
-
-    device = "cpu"
+class RecordingEngine(InferenceEngine):
+    """The real inference-only engine (random weights, one thread), recording what it is told."""
 
     def __init__(self) -> None:
         import torch
 
-        from resunet_gui.core.types import Normalization
-        from resunet_gui.engine.predictor import Predictor
-        from resunet_gui.model.resunet import ResUNet
-
         torch.set_num_threads(1)
-        torch.manual_seed(0)
-        model = ResUNet(num_classes=2).eval()
-        self.predictor = Predictor(model, Normalization(), device="cpu", tile=512, amp=False)
+        super().__init__(version="v000")
         self.done: list[str] = []
         self.predictions = 0
 
     def predict(self, image, should_cancel):  # noqa: ANN001, ANN201
         self.predictions += 1
-        return self.predictor.predict(image, should_cancel=should_cancel)
-
-    def model_version(self) -> str:
-        return "v000"
+        return super().predict(image, should_cancel)
 
     def notify_done(self, stems: list[str]) -> None:
         self.done.extend(stems)
 
-    def can_train(self) -> bool:
-        return False
 
-    def train_chunk(self):  # noqa: ANN201
-        raise RuntimeError("inference only")
-
-    def status(self):  # noqa: ANN201
-        from resunet_gui.engine.service import TrainingStatus
-
-        return TrainingStatus("idle")
-
-    def close(self) -> None:
-        pass
+_ENGINE: list[RecordingEngine] = []
 
 
-_ENGINE: list[InferenceEngine] = []
-
-
-def shared_engine() -> InferenceEngine:
+def shared_engine() -> RecordingEngine:
     """Built once per test run (stateless for inference): saves a model build per window."""
     if not _ENGINE:
-        _ENGINE.append(InferenceEngine())
+        _ENGINE.append(RecordingEngine())
     _ENGINE[0].done.clear()
     return _ENGINE[0]
 
@@ -74,10 +50,10 @@ def shared_engine() -> InferenceEngine:
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     windows = []
-    engines: list[InferenceEngine] = []
+    engines: list[RecordingEngine] = []
 
     def factory_for(_project):  # noqa: ANN001, ANN202
-        def build() -> InferenceEngine:
+        def build() -> RecordingEngine:
             engines.append(shared_engine())
             return engines[-1]
         return build

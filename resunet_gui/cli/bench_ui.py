@@ -102,43 +102,6 @@ def make_labelled_folder(root: Path, n: int = 4, size: int = 512) -> Path:
     return folder
 
 
-class _BenchEngine:
-    """Inference-only engine (random-init ResNet18-UNet, CPU) for the stall measurement."""
-
-    device = "cpu"
-
-    def __init__(self) -> None:
-        from resunet_gui.core.types import Normalization
-        from resunet_gui.engine.predictor import Predictor
-        from resunet_gui.model.resunet import ResUNet
-
-        self.predictor = Predictor(ResUNet(num_classes=2).eval(), Normalization(), device="cpu",
-                                   tile=1024, amp=False)
-
-    def predict(self, image: np.ndarray, should_cancel: Any) -> Any:
-        return self.predictor.predict(image, should_cancel=should_cancel)
-
-    def model_version(self) -> str:
-        return "bench"
-
-    def notify_done(self, stems: list[str]) -> None:
-        pass
-
-    def can_train(self) -> bool:
-        return False
-
-    def train_chunk(self) -> Any:
-        raise RuntimeError("inference only")
-
-    def status(self) -> Any:
-        from resunet_gui.engine.service import TrainingStatus
-
-        return TrainingStatus("idle")
-
-    def close(self) -> None:
-        pass
-
-
 def _line(name: str, value: float, unit: str, target_key: str) -> str:
     target = TARGETS[target_key]
     ok = "ok" if value <= target else "OVER"
@@ -161,7 +124,10 @@ def run(args: argparse.Namespace | None = None) -> int:
     import torch
 
     results["torch_threads"] = torch.get_num_threads()
-    results["suggest_2048"] = qb.measure_suggest_stall(app, tmp, one, _BenchEngine)
+    from resunet_gui.engine.inference_engine import InferenceEngine
+
+    results["suggest_2048"] = qb.measure_suggest_stall(
+        app, tmp, one, lambda: InferenceEngine(version="bench", tile=1024))
     from resunet_gui.app import default_engine_factory
 
     results["training"] = qb.measure_training_stall(app, tmp, make_labelled_folder(tmp),
