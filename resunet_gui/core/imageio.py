@@ -311,7 +311,7 @@ def _display(raw: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
         np.clip(f, 0, 255, out=f)
         disp = np.nan_to_num(f, nan=0.0, copy=False).astype(np.uint8)
     if disp.ndim == 2:
-        disp = np.repeat(disp[:, :, None], 3, axis=2)
+        return cv2.cvtColor(disp, cv2.COLOR_GRAY2RGB)  # ~6x faster than np.repeat at 2048²
     return np.ascontiguousarray(disp)
 
 
