@@ -169,3 +169,15 @@ def test_doctor_download_weights_offline_is_a_one_line_error_and_leaves_no_file(
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: cannot download ImageNet weights")
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]
+
+
+def test_predict_reports_images_sharing_a_stem_instead_of_overwriting_a_mask(tmp_path, capsys):
+    src = tmp_path / "imgs"
+    src.mkdir()
+    cv2.imwrite(str(src / "a.png"), np.zeros((16, 24, 3), np.uint8))
+    cv2.imwrite(str(src / "a.jpg"), np.zeros((20, 20, 3), np.uint8))
+    out = tmp_path / "pred"
+    assert main(["predict", str(src), "--out", str(out), "--device", "cpu"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png"]
+    assert _read(out / "a.png").shape == (20, 20)  # a.jpg comes first by name, as in a project
+    assert "same name" in capsys.readouterr().err

@@ -29,17 +29,22 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 
 
 def image_files(folder: Path) -> tuple[Path, list[Path]]:
-    """The folder holding the images (``images/`` when present) and its image files."""
-    from resunet_gui.core.imageio import IMAGE_SUFFIXES
+    """The folder holding the images (``images/`` when present) and its image files.
+
+    Listed by the project's own scan, so duplicate stems (``a.png`` + ``a.jpg``, which would
+    write the same mask) are skipped and reported exactly as the app does.
+    """
+    from resunet_gui.core.project import scan_images
 
     if not folder.is_dir():
         raise ResunetError(f"not a folder: {folder}")
     src = folder / "images" if (folder / "images").is_dir() else folder
-    files = sorted(p for p in src.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
+    found, warnings = scan_images(src, recursive=False, skip=set())
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not found:
         raise ResunetError(f"no images found in {src}")
-    return src, files
+    return src, [src / rel for _stem, rel in sorted(found.items())]
 
 
 def _out_dir(folder: Path, src: Path, out: Path | None) -> Path:
