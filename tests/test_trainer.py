@@ -128,3 +128,30 @@ def test_bn_recalibration_uses_current_weights_exactly():
     assert n > 0 and not model.training
     assert all(float(m.running_mean.abs().max()) < 100 for m in bns)
     assert all(m.momentum == 0.1 for m in bns)
+
+
+def test_weight_average_follows_the_weights_with_the_configured_decay():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(ema_decay=0.75, mode="decoder"), "cpu",
+                 dataset=CropDataset(blobs(1)))
+    start = _state(model)
+    tr.run_chunk(1)
+    ema, now = tr.candidate.state_dict(), model.state_dict()
+    assert tr.candidate is tr.ema and tr.ema is not model
+    name = "decoder.blocks.0.conv1.0.weight"
+    assert not torch.equal(now[name], start[name])
+    assert torch.allclose(ema[name], 0.75 * start[name] + 0.25 * now[name], atol=1e-6)
+    for k, v in tr.ema.encoder.state_dict().items():  # frozen stages are not averaged
+        assert torch.equal(v, start["encoder." + k]), k
+    assert not any(p.requires_grad for p in tr.ema.parameters())
+    tr.reset_ema()
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in tr.ema.state_dict().items())
+
+
+def test_bn_recalibration_of_the_average_leaves_the_training_model_alone():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(ema_decay=0.9), "cpu", dataset=CropDataset(blobs(2)))
+    tr.run_chunk(2)
+    before = _state(model)
+    assert tr.recalibrate_bn(model=tr.candidate) > 0
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())

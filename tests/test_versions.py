@@ -48,12 +48,12 @@ def test_check_set_is_every_fifth_done_image(engine):
 def test_better_candidate_becomes_a_version_and_serves(engine):
     predict_constant(engine.serving, 0)  # current: Dice 0 on the blob class
     engine.trainer.run_chunk(1)
-    predict_constant(engine.trainer.model, 1)  # candidate: all blob, Dice > 0
+    predict_constant(engine.trainer.candidate, 1)  # candidate: all blob, Dice > 0
     info = engine.evaluate_candidate()
     assert info is not None and info.name == "v001" and info.score > 0
     assert engine.store.current() == "v001" and engine.model_version() == "v001"
     for k, v in engine.serving.state_dict().items():
-        assert torch.equal(v, engine.trainer.model.state_dict()[k])
+        assert torch.equal(v, engine.trainer.candidate.state_dict()[k])
     meta = json.loads((engine.store.dir / "v001.json").read_text())
     assert meta["training"]["check_images"] == 1 and meta["training"]["train_images"] == 4
     assert "blob" in meta["training"]["metrics"]["dice"]
@@ -63,7 +63,7 @@ def test_worse_version_is_not_swapped_in(engine):
     predict_constant(engine.serving, 1)  # current: all blob, Dice > 0
     served = {k: v.clone() for k, v in engine.serving.state_dict().items()}
     engine.trainer.run_chunk(1)
-    predict_constant(engine.trainer.model, 0)  # candidate predicts no blob: Dice 0
+    predict_constant(engine.trainer.candidate, 0)  # candidate predicts no blob: Dice 0
     assert engine.evaluate_candidate() is None
     assert engine.store.list_versions() == []
     assert engine.model_version() is None
@@ -75,7 +75,7 @@ def test_worse_version_is_not_swapped_in(engine):
 def test_rollback_restores_exact_weights(engine):
     predict_constant(engine.serving, 0)
     engine.trainer.run_chunk(1)
-    predict_constant(engine.trainer.model, 1)
+    predict_constant(engine.trainer.candidate, 1)
     v1 = engine.evaluate_candidate()
     saved, _ = load_checkpoint(v1.path)
     engine.trainer.run_chunk(2)
@@ -87,7 +87,7 @@ def test_rollback_restores_exact_weights(engine):
     info = engine.rollback("v001")
     assert info.name == "v001" and engine.store.current() == "v001"
     ref = saved.state_dict()
-    for model in (engine.serving, engine.trainer.model):
+    for model in (engine.serving, engine.trainer.model, engine.trainer.candidate):
         for k, v in model.state_dict().items():
             assert torch.equal(v.cpu(), ref[k]), k
     assert [v.name for v in engine.list_versions()] == ["v001", "v002"]
@@ -129,8 +129,54 @@ def test_status_line_is_plain_language():
 
 def test_new_done_images_do_not_postpone_evaluation(engine):
     engine.cfg.min_eval_steps = 2
-    for _ in range(2):
-        engine.train_chunk()  # one step per chunk in this fixture
+    for _ in range(12):
+        engine.train_chunk()  # one step (or one evaluation piece) per chunk in this fixture
         engine.notify_done(["im0"])  # a re-saved mask arrives between chunks
+        if engine.last_check_dice is not None:
+            break
     assert engine.last_check_dice is not None
+
+
+def test_evaluation_runs_in_pieces_of_at_most_one_check_image(tmp_path):
+    """A suggestion waits for one piece of an evaluation, never for the whole check set."""
+    project = Project.open(make_blob_project(tmp_path / "p", n=10))
+    cfg = EngineConfig(device="cpu", encoder_weights="none", min_eval_steps=1,
+                       train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1,
+                                         bn_recalibration_batches=3, ema_decay=0.9))
+    eng = ProjectEngine(project, cfg)
+    eng.notify_done(project.stems())
+    assert len(eng.check_stems) == 2
+    calls: list[str] = []
+    for name, pred in (("candidate", eng.scorer), ("served", eng.predictor)):
+        orig = pred.predict
+        pred.predict = lambda im, *a, _o=orig, _n=name: (calls.append(_n), _o(im, *a))[1]
+    while eng._evaluation is None:  # train until an evaluation is due
+        eng.train_chunk()
+    steps = eng.trainer.step_count
+    pieces, changed = 0, None
+    while changed is None and pieces < 20:
+        before = len(calls)
+        _status, changed = eng.train_chunk()
+        pieces += 1
+        assert len(calls) - before <= 1  # one check image per piece at most
+        if eng._evaluation is None:
+            break
+    assert eng.trainer.step_count == steps  # training waited for the evaluation
+    assert calls == ["candidate"] * 2 + ["served"] * 2
+    assert pieces == 3 + 2 + 2  # BN batches, candidate images, served images
+    assert changed is not None or "kept the current model" in eng.message
+    project.close()
+
+
+def test_rollback_during_an_evaluation_abandons_it(engine):
+    engine.cfg.min_eval_steps = 1
+    v = engine.save_current_training()
+    while engine._evaluation is None:
+        engine.train_chunk()
+    engine.train_chunk()  # first piece of the evaluation
+    steps = engine.trainer.step_count
+    engine.rollback(v.name)
+    assert engine._evaluation is None
+    _status, changed = engine.train_chunk()  # trains again
+    assert changed is None and engine.trainer.step_count == steps + 1
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,11 +19,11 @@ from resunet_gui.core.imageio import read_image, read_mask
 from resunet_gui.core.types import Normalization
 from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample, split_check_set
 from resunet_gui.engine.device import resolve_device
-from resunet_gui.engine.metrics import SegmentationScores
+from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode
-from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore, evaluate
+from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
 from resunet_gui.model.weights import load_encoder_weights
@@ -83,7 +83,9 @@ class ProjectEngine:
         train_model = copy.deepcopy(model)
         self.cfg.train.mode = mode
         self.trainer = Trainer(train_model, self.cfg.train, self.device, self.normalization)
-        self.scorer = Predictor(train_model, self.normalization, self.device, tile=self.cfg.tile)
+        self.scorer = Predictor(self.trainer.candidate, self.normalization, self.device,
+                                tile=self.cfg.tile)
+        self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
         self.train_stems: list[str] = []
         self.check_stems: list[str] = []
@@ -127,17 +129,30 @@ class ProjectEngine:
         self.message = (f"{len(done)} done images: {len(train)} train, {len(check)} check")
 
     def train_chunk(self) -> tuple[TrainingStatus, VersionInfo | None]:
+        """A few optimiser steps, or one piece of a running evaluation.
+
+        An evaluation (BN recalibration batches, then one check image at a time) is cut
+        into pieces of about one chunk each, so a suggestion, a rollback or closing the
+        window waits for one piece, never for a whole check set. Training does not step
+        until it ends, so the candidate it scores stays fixed.
+        """
+        if self._evaluation is not None:
+            try:
+                next(self._evaluation)
+            except StopIteration as stop:
+                self._evaluation = None
+                return self.status(), stop.value
+            return self.status(), None
         report = self.trainer.run_chunk()
         self.last_loss = report.loss
         self._steps_since_eval += report.steps
         if report.message:
             self.message = report.message
         self.history.append({"step": report.step, "loss": report.loss})
-        changed = None
         if self._steps_since_eval >= max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch()):
             self._steps_since_eval = 0
-            changed = self.evaluate_candidate()
-        return self.status(), changed
+            self._evaluation = self._evaluate_in_pieces()
+        return self.status(), None
 
     def status(self) -> TrainingStatus:
         n = len(self.train_stems) + len(self.check_stems)
@@ -152,30 +167,55 @@ class ProjectEngine:
         self._samples.clear()
 
     # -- versions ----------------------------------------------------------------------------
-    def _pairs(self, stems: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(self._samples[s].image.astype(np.float32), self._samples[s].mask)
-                for s in stems]
+    def _score_in_pieces(self, predictor: Predictor
+                         ) -> Generator[None, None, SegmentationScores]:
+        """Pooled scores on the check set, one image per piece; restarts if the set changes."""
+        while True:
+            key = self._check_key
+            stems = list(self.check_stems or self.train_stems)
+            acc = ScoreAccumulator(self.num_classes)
+            for i, stem in enumerate(stems):
+                if i:
+                    yield
+                if key != self._check_key:
+                    break
+                sample = self._samples[stem]
+                acc.add(predictor.predict(sample.image.astype(np.float32)).mask, sample.mask)
+            if key == self._check_key:
+                return acc.result()
 
-    def _score(self, predictor: Predictor) -> SegmentationScores:
-        stems = self.check_stems or self.train_stems
-        return evaluate(lambda im: predictor.predict(im).mask, self._pairs(stems),
-                        self.num_classes)
-
-    def evaluate_candidate(self) -> VersionInfo | None:
+    def _evaluate_in_pieces(self) -> Generator[None, None, VersionInfo | None]:
         """BN re-estimation, check-set score, keep only if better; returns the new version."""
-        self.trainer.recalibrate_bn()
-        cand = self._score(self.scorer)
+        yield from self.trainer.recalibrate_bn_steps(model=self.trainer.candidate)
+        yield
+        cand = yield from self._score_in_pieces(self.scorer)
         self.last_check_dice = cand.score
         if self.history:
             self.history[-1]["dice"] = cand.score
-        decision = self.keep.decide(self._check_key, cand, lambda: self._score(self.predictor).score,
-                                    lambda: self._save(cand))
+        key = self._check_key
+        current = self.keep.cached_score(key)
+        if current is None:
+            yield
+            current = (yield from self._score_in_pieces(self.predictor)).score
+            if key != self._check_key:  # the check set changed while the candidate waited
+                return None
+        decision = self.keep.decide(key, cand, lambda: current, lambda: self._save(cand))
         self.message = decision.message
         if not decision.accepted:
             return None
-        self.serving.load_state_dict(self.trainer.model.state_dict())
+        self.serving.load_state_dict(self.trainer.candidate.state_dict())
         self.version = decision.info.name
         return decision.info
+
+    def evaluate_candidate(self) -> VersionInfo | None:
+        """The whole evaluation at once (tests, headless use); returns the new version."""
+        self._evaluation = None
+        gen = self._evaluate_in_pieces()
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
 
     def _meta(self, scores: SegmentationScores | None, source: str) -> CheckpointMeta:
         names = [c.name for c in sorted(self.project.classes, key=lambda c: c.id)]
@@ -198,7 +238,7 @@ class ProjectEngine:
                               training=training)
 
     def _save(self, scores: SegmentationScores) -> VersionInfo:
-        return self.store.save(self.trainer.model, self._meta(scores, "trained"))
+        return self.store.save(self.trainer.candidate, self._meta(scores, "trained"))
 
     def list_versions(self) -> list[VersionInfo]:
         return self.store.list_versions()
@@ -207,8 +247,10 @@ class ProjectEngine:
         """Serve (and continue training from) the exact saved weights of ``name``."""
         model, _meta = self.store.load(name)
         state = model.state_dict()
+        self._evaluation = None  # it was scoring weights that are now gone
         self.serving.load_state_dict(state)
         self.trainer.model.load_state_dict(state)
+        self.trainer.reset_ema()
         self.trainer.reset_optimizer()
         self.store.set_current(name)
         self.keep.invalidate()
@@ -231,5 +273,5 @@ class ProjectEngine:
 
     def save_current_training(self, source: str = "trained") -> VersionInfo:
         """Save the training model unconditionally (headless `train --out`)."""
-        self.trainer.recalibrate_bn()
-        return self.store.save(self.trainer.model, self._meta(None, source))
+        self.trainer.recalibrate_bn(model=self.trainer.candidate)
+        return self.store.save(self.trainer.candidate, self._meta(None, source))

@@ -11,6 +11,7 @@ encoder stages keep their (pretrained) statistics.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Iterator
@@ -64,6 +65,8 @@ class TrainConfig:
     class_weights: list[float] | None = None
     dice_weight: float = 1.0
     bn_recalibration_batches: int = 4
+    # Weight average that suggestions are served from (0 = the raw weights); see ``Trainer``
+    ema_decay: float = 0.0
     channels_last: bool = True
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -90,6 +93,11 @@ class Trainer:
     """Owns optimiser and loss for one model; steps on crops from a ``CropDataset``.
 
     ``forward_model`` may be a DistributedDataParallel wrapper of ``model``.
+
+    With ``ema_decay > 0`` it also keeps ``ema``, an exponential moving average of the
+    weights: with a few hundred steps on a handful of images the raw weights jump from
+    step to step, and the average of the last ~1/(1-decay) steps is the better model to
+    score and serve (``candidate``).
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device | str = "cpu",
@@ -116,8 +124,32 @@ class Trainer:
         self._scaler = torch.amp.GradScaler("cuda", enabled=self._use_amp
                                             and self._amp_dtype == torch.float16)
         self.optimizer = self._make_optimizer()
+        self.ema: nn.Module | None = None
+        if config.ema_decay > 0:
+            self.ema = copy.deepcopy(self.model).requires_grad_(False)
         if dataset is not None:
             self.set_dataset(dataset)
+
+    @property
+    def candidate(self) -> nn.Module:
+        """The weights to score, save and serve: the average when there is one."""
+        return self.ema if self.ema is not None else self.model
+
+    @torch.no_grad()
+    def reset_ema(self) -> None:
+        """Restart the average at the current weights (after a rollback or an import)."""
+        if self.ema is not None:
+            self.ema.load_state_dict(self.model.state_dict())
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        pairs = [(e, p) for e, p in zip(self.ema.parameters(), self.model.parameters(),
+                                         strict=True) if p.requires_grad]
+        if pairs:
+            torch._foreach_lerp_([e for e, _ in pairs], [p.detach() for _, p in pairs],
+                                 1.0 - self.config.ema_decay)
 
     # -- setup -------------------------------------------------------------------------------
     def _make_optimizer(self) -> torch.optim.Optimizer:
@@ -127,6 +159,9 @@ class Trainer:
     def set_mode(self, mode: str) -> None:
         self.config.mode = mode
         apply_mode(self.model, mode)
+        if self.ema is not None:  # same frozen stages, so BN recalibration treats both alike
+            apply_mode(self.ema, mode)
+            self.ema.requires_grad_(False)
         self.optimizer = self._make_optimizer()
 
     def reset_optimizer(self) -> None:
@@ -178,6 +213,7 @@ class Trainer:
         self._scaler.scale(loss).backward()
         self._scaler.step(self.optimizer)
         self._scaler.update()
+        self._update_ema()
         self.step_count += 1
         self._crops_on_data += self.batch_size
         return float(loss.detach())
@@ -211,17 +247,31 @@ class Trainer:
             yield self.run_chunk(n)
 
     # -- BatchNorm cure ----------------------------------------------------------------------
-    @torch.no_grad()
-    def recalibrate_bn(self, batches: int | None = None) -> int:
+    def recalibrate_bn(self, batches: int | None = None, model: nn.Module | None = None) -> int:
         """Exact running statistics for the trainable BN layers; returns layers updated."""
+        gen = self.recalibrate_bn_steps(batches, model)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return int(stop.value)
+
+    def recalibrate_bn_steps(self, batches: int | None = None, model: nn.Module | None = None
+                             ) -> Iterator[None]:
+        """``recalibrate_bn`` one batch per ``next()``, so the service can pre-empt it.
+
+        ``model`` defaults to the training model; pass ``candidate`` to calibrate the
+        average. Nothing else may run ``model`` in train mode until the generator ends.
+        """
+        model = self.model if model is None else model
         if self.dataset is None:
             return 0
         n = self.config.bn_recalibration_batches if batches is None else batches
-        self.model.train()  # frozen stages stay in eval (ResUNet.train override)
-        bns = [m for m in self.model.modules()
+        model.train()  # frozen stages stay in eval (ResUNet.train override)
+        bns = [m for m in model.modules()
                if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training]
         if not bns or n <= 0:
-            self.model.eval()
+            model.eval()
             return 0
         saved = [m.momentum for m in bns]
         for m in bns:
@@ -230,16 +280,21 @@ class Trainer:
         aug = self.dataset.augment
         plain = AugmentConfig(crop=aug.crop, scale=(1.0, 1.0), flips=True, rot90=True,
                               brightness=0.0, contrast=0.0)
-        self.dataset.augment = plain
         try:
-            for _ in range(n):
-                x, _y = self._batch(self.batch_size)
-                with torch.autocast(self.device.type, dtype=self._amp_dtype,
-                                    enabled=self._use_amp):
-                    self.model(x)
+            for i in range(n):
+                self.dataset.augment = plain
+                try:
+                    x, _y = self._batch(self.batch_size)
+                finally:
+                    self.dataset.augment = aug
+                with torch.no_grad(), torch.autocast(self.device.type, dtype=self._amp_dtype,
+                                                     enabled=self._use_amp):
+                    model.train()
+                    model(x)
+                if i < n - 1:
+                    yield
         finally:
-            self.dataset.augment = aug
             for m, mom in zip(bns, saved, strict=True):
                 m.momentum = mom
-        self.model.eval()
+            model.eval()
         return len(bns)

@@ -197,6 +197,10 @@ class KeepBest:
     def invalidate(self) -> None:
         self._current_key = None
 
+    def cached_score(self, key: tuple) -> float | None:
+        """The current version's score on check set ``key``, if already measured."""
+        return self._current_score if self._current_key == key else None
+
     def current_score(self, key: tuple, score_current: Callable[[], float]) -> float:
         if self._current_key != key or self._current_score is None:
             self._current_score = score_current()
