@@ -89,3 +89,21 @@ def test_augmentation_keeps_image_and_mask_aligned():
     for _ in range(20):
         ci, cm = augment_sample(img, mask, cfg, rng)
         assert np.array_equal(ci[..., 0] > 0.5, cm == 1)
+
+
+def test_soft_dice_follows_probabilities_when_the_argmax_does_not_move():
+    truth = np.array([[0, 1], [1, IGNORE_INDEX]], np.uint8)
+    pred = np.zeros_like(truth)  # argmax says background everywhere: hard Dice 0
+    scores = []
+    for p_fg in (0.1, 0.4):
+        probs = np.stack([np.full((2, 2), 1 - p_fg), np.full((2, 2), p_fg)]).astype(np.float32)
+        acc = ScoreAccumulator(2)
+        acc.add(pred, truth, probs)
+        scores.append(acc.result())
+    assert [s.score for s in scores] == [0.0, 0.0]
+    # class 1 over the 3 labelled pixels: 2 * (2p) / (3p + 2)
+    assert scores[0].soft_score == pytest.approx(2 * 0.2 / (0.3 + 2))
+    assert scores[1].soft_score > scores[0].soft_score
+    acc = ScoreAccumulator(2)
+    acc.add(pred, truth)  # no probabilities: no soft score
+    assert acc.result().soft_score is None

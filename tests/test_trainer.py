@@ -155,3 +155,17 @@ def test_bn_recalibration_of_the_average_leaves_the_training_model_alone():
     before = _state(model)
     assert tr.recalibrate_bn(model=tr.candidate) > 0
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_learning_rate_warms_up_then_decays_slowly_without_reaching_zero():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(lr=1e-3, warmup_steps=2, decay_steps=3), "cpu",
+                 dataset=CropDataset(blobs(1)))
+    lrs = []
+    for _ in range(6):
+        tr.run_chunk(1)
+        lrs.append(tr.optimizer.param_groups[0]["lr"])
+    assert lrs[0] == pytest.approx(0.5e-3)  # warm-up
+    assert lrs[1] == pytest.approx(1e-3 * (1 + 1 / 3) ** -0.5)
+    assert all(a > b > 0 for a, b in zip(lrs[1:], lrs[2:], strict=False))
+    assert lrs[5] == pytest.approx(1e-3 * (1 + 5 / 3) ** -0.5)

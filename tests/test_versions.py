@@ -180,3 +180,20 @@ def test_rollback_during_an_evaluation_abandons_it(engine):
     _status, changed = engine.train_chunk()  # trains again
     assert changed is None and engine.trainer.step_count == steps + 1
 
+
+
+def test_a_tie_on_dice_is_broken_by_soft_dice(tmp_path):
+    """On a check image no model gets right yet (Dice 0 for all), learning must not stall."""
+    keep = KeepBest(VersionStore(tmp_path))
+    current = scores_from_confusion(np.array([[90, 0], [10, 0]]))
+    current.soft_score = 0.10
+    worse = scores_from_confusion(np.array([[90, 0], [10, 0]]))
+    worse.soft_score = 0.05
+    assert not keep.decide(("a",), worse, lambda: current,
+                           save=lambda: pytest.fail("must not save")).accepted
+    closer = scores_from_confusion(np.array([[90, 0], [10, 0]]))
+    closer.soft_score = 0.30
+    saved = []
+    d = keep.decide(("a",), closer, lambda: pytest.fail("cached"),
+                    save=lambda: saved.append(1) or VersionInfo("v001", tmp_path / "v001"))
+    assert d.accepted and saved == [1]

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--ema-decay", type=float, default=0.95,
+                   help="weight average that is scored and served (0 = raw weights)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -45,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
                     max_images=args.max_images,
                     device=args.device, encoder_weights=args.weights, min_done=args.min_done,
                     eval_every=args.eval_every, max_test=args.max_test, crop=args.crop,
-                    batch_size=args.batch_size, lr=args.lr, seed=args.seed)
+                    batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,
+                    seed=args.seed)
 
     def show(r) -> None:
         test = "" if r.test_dice is None else f"  test Dice {r.test_dice:.3f}"

@@ -112,10 +112,11 @@ def run(args: argparse.Namespace) -> int:
                    "seconds": round(time.monotonic() - t0, 1), "loss": round(loss, 5),
                    "mode": mode, "train_images": len(stems), "device": str(device)}
         if ctx.is_main:
-            trainer.recalibrate_bn()
+            final = trainer.candidate  # the weight average when there is one
+            trainer.recalibrate_bn(model=final)
             if val:
                 pairs = [(s.image.astype("float32"), s.mask) for s in load_samples(project, val)]
-                pred = Predictor(trainer.model, norm, device)
+                pred = Predictor(final, norm, device)
                 scores = evaluate(lambda im: pred.predict(im).mask, pairs, num_classes)
                 summary["val"] = scores.to_dict([c.name for c in project.classes]
                                                 if len(project.classes) == num_classes else None)
@@ -130,10 +131,10 @@ def run(args: argparse.Namespace) -> int:
                                   num_classes=num_classes, training=training)
             if args.out:
                 meta.model_version = "v001"
-                path = save_checkpoint(args.out, trainer.model, meta)
+                path = save_checkpoint(args.out, final, meta)
             else:
                 store = VersionStore(project.models_dir)
-                info = store.save(trainer.model, meta)
+                info = store.save(final, meta)
                 store.set_current(info.name)
                 path = info.path
             summary["checkpoint"] = str(path)

@@ -35,6 +35,9 @@ class SegmentationScores:
     pixels: int
     images: int = 0
     confusion: list[list[int]] = field(default_factory=list)
+    # Foreground soft Dice from class probabilities (None when not measured): it moves
+    # while the argmax does not, so it can tell two models apart that tie on ``score``
+    soft_score: float | None = None
 
     @property
     def mean_dice(self) -> float:
@@ -69,6 +72,7 @@ class SegmentationScores:
             "score": round(self.score, 6),
             "images": self.images,
             "pixels": self.pixels,
+            **({"soft_score": round(self.soft_score, 6)} if self.soft_score is not None else {}),
         }
 
 
@@ -98,13 +102,34 @@ class ScoreAccumulator:
         self.ignore_index = ignore_index
         self.cm = np.zeros((num_classes, num_classes), dtype=np.int64)
         self.images = 0
+        self._soft = np.zeros((3, num_classes), dtype=np.float64)  # p*t, p, t per class
+        self._soft_images = 0
 
-    def add(self, pred: np.ndarray, target: np.ndarray) -> None:
+    def add(self, pred: np.ndarray, target: np.ndarray, probs: np.ndarray | None = None
+            ) -> None:
+        """``probs`` (KxHxW class probabilities), when given, feeds ``soft_score``."""
         self.cm += confusion_matrix(pred, target, self.num_classes, self.ignore_index)
         self.images += 1
+        if probs is None or probs.shape[0] != self.num_classes:
+            return
+        valid = target != self.ignore_index
+        t = target[valid]
+        for k in range(self.num_classes):
+            p = probs[k][valid].astype(np.float64)
+            hit = t == k
+            self._soft[:, k] += (p[hit].sum(), p.sum(), hit.sum())
+        self._soft_images += 1
 
     def result(self) -> SegmentationScores:
-        return scores_from_confusion(self.cm, self.images)
+        out = scores_from_confusion(self.cm, self.images)
+        if self.images and self._soft_images == self.images:
+            inter, psum, tsum = self._soft
+            fg = [k for k in range(1 if self.num_classes > 1 else 0, self.num_classes)
+                  if tsum[k] > 0]
+            if fg:
+                out.soft_score = float(np.mean([2 * inter[k] / (psum[k] + tsum[k])
+                                                for k in fg]))
+        return out
 
 
 def corrected_fraction(suggestion: np.ndarray, truth: np.ndarray,

@@ -157,10 +157,15 @@ class ProjectEngine:
     def status(self) -> TrainingStatus:
         n = len(self.train_stems) + len(self.check_stems)
         state = "training" if self.can_train() else "waiting"
+        message = self.message
+        if self._evaluation is not None:
+            kind, stems = (("check", self.check_stems) if self.check_stems
+                           else ("training", self.train_stems))
+            message = f"Scoring the latest weights on {len(stems)} {kind} images"
         return TrainingStatus(state, step=self.trainer.step_count, loss=self.last_loss,
                               epoch=self.trainer.epoch, batch_size=self.trainer.batch_size,
                               mode=self.trainer.config.mode, mode_reason=self.mode_reason,
-                              message=self.message, done_images=n,
+                              message=message, done_images=n,
                               check_dice=self.last_check_dice, version=self.version)
 
     def close(self) -> None:
@@ -180,7 +185,8 @@ class ProjectEngine:
                 if key != self._check_key:
                     break
                 sample = self._samples[stem]
-                acc.add(predictor.predict(sample.image.astype(np.float32)).mask, sample.mask)
+                pred = predictor.predict(sample.image.astype(np.float32))
+                acc.add(pred.mask, sample.mask, pred.probs)
             if key == self._check_key:
                 return acc.result()
 
@@ -193,10 +199,10 @@ class ProjectEngine:
         if self.history:
             self.history[-1]["dice"] = cand.score
         key = self._check_key
-        current = self.keep.cached_score(key)
+        current: float | SegmentationScores | None = self.keep.cached_score(key)
         if current is None:
             yield
-            current = (yield from self._score_in_pieces(self.predictor)).score
+            current = yield from self._score_in_pieces(self.predictor)
             if key != self._check_key:  # the check set changed while the candidate waited
                 return None
         decision = self.keep.decide(key, cand, lambda: current, lambda: self._save(cand))

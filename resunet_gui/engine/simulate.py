@@ -44,6 +44,7 @@ class SimConfig:
     crop: int = 256
     batch_size: int = 4
     lr: float = 2e-3
+    ema_decay: float = 0.95
     seed: int = 0
 
 
@@ -148,7 +149,7 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
     w = _Waiter()
     ecfg = EngineConfig(device=cfg.device, encoder_weights=cfg.encoder_weights, seed=cfg.seed,
                         train=TrainConfig(crop=cfg.crop, batch_size=cfg.batch_size, lr=cfg.lr,
-                                          seed=cfg.seed))
+                                          ema_decay=cfg.ema_decay, seed=cfg.seed))
     svc = ModelService(lambda: ProjectEngine(project, ecfg), on_result=w.on_result,
                        on_error=w.on_error, on_training_status=w.on_status,
                        min_done=cfg.min_done, debounce_s=0.0)

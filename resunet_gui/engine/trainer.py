@@ -59,14 +59,17 @@ class TrainConfig:
     weight_decay: float = 1e-4
     batch_size: int = 4
     crop: int = 256
-    steps_per_chunk: int = 2
+    steps_per_chunk: int = 1  # a suggestion waits for at most this many steps (~2 s on CPU)
     warmup_steps: int = 10
+    # lr * (1 + step / decay_steps) ** -0.5 after warm-up: an open-ended stream of images has
+    # no end to anneal towards, so the decay is slow and never reaches zero (0 = constant)
+    decay_steps: int = 0
     amp: bool = True
     class_weights: list[float] | None = None
     dice_weight: float = 1.0
     bn_recalibration_batches: int = 4
     # Weight average that suggestions are served from (0 = the raw weights); see ``Trainer``
-    ema_decay: float = 0.0
+    ema_decay: float = 0.95
     channels_last: bool = True
     seed: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -187,8 +190,9 @@ class Trainer:
 
     # -- stepping ----------------------------------------------------------------------------
     def _lr_factor(self) -> float:
-        w = self.config.warmup_steps
-        return min(1.0, (self.step_count + 1) / w) if w > 0 else 1.0
+        w, d = self.config.warmup_steps, self.config.decay_steps
+        warm = min(1.0, (self.step_count + 1) / w) if w > 0 else 1.0
+        return warm * ((1.0 + self.step_count / d) ** -0.5 if d > 0 else 1.0)
 
     def _batch(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.dataset is not None

@@ -185,6 +185,8 @@ class KeepBest:
 
     The current version's score is cached per check set and recomputed when the check
     set changes (more done images), so both sides are always measured on the same images.
+    A tie on Dice (typically both 0 on a check image unlike anything trained on yet) is
+    broken by soft Dice; without that, the first version would be kept forever there.
     """
 
     def __init__(self, store: VersionStore, min_delta: float = 0.0) -> None:
@@ -192,6 +194,7 @@ class KeepBest:
         self.min_delta = min_delta
         self._current_key: tuple | None = None
         self._current_score: float | None = None
+        self._current_soft: float | None = None
         self.log: list[dict] = []
 
     def invalidate(self) -> None:
@@ -201,20 +204,31 @@ class KeepBest:
         """The current version's score on check set ``key``, if already measured."""
         return self._current_score if self._current_key == key else None
 
-    def current_score(self, key: tuple, score_current: Callable[[], float]) -> float:
+    def current_score(self, key: tuple,
+                      score_current: Callable[[], float | SegmentationScores]) -> float:
         if self._current_key != key or self._current_score is None:
-            self._current_score = score_current()
+            measured = score_current()
+            if isinstance(measured, SegmentationScores):
+                self._current_score, self._current_soft = measured.score, measured.soft_score
+            else:
+                self._current_score, self._current_soft = float(measured), None
             self._current_key = key
         return self._current_score
 
+    def _better(self, cand: SegmentationScores, cur: float) -> bool:
+        if cand.score > cur + self.min_delta:
+            return True
+        return (cand.score == cur and cand.soft_score is not None
+                and self._current_soft is not None and cand.soft_score > self._current_soft)
+
     def decide(self, key: tuple, candidate: SegmentationScores,
-               score_current: Callable[[], float], save: Callable[[], VersionInfo]
-               ) -> Decision:
+               score_current: Callable[[], float | SegmentationScores],
+               save: Callable[[], VersionInfo]) -> Decision:
         cur = self.current_score(key, score_current)
-        if candidate.score > cur + self.min_delta:
+        if self._better(candidate, cur):
             info = save()
             self.store.set_current(info.name)
-            self._current_score = candidate.score
+            self._current_score, self._current_soft = candidate.score, candidate.soft_score
             msg = info.status_line(cur)
             self.log.append({"version": info.name, "score": candidate.score, "previous": cur,
                              "accepted": True})
@@ -228,5 +242,6 @@ class KeepBest:
     def accepted(self, info: VersionInfo) -> None:
         """The user made ``info`` current (rollback/import): compare against it from now."""
         self._current_score = info.score if info.score is not None else None
+        self._current_soft = None
         if info.score is None:
             self._current_key = None
