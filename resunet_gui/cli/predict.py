@@ -34,7 +34,7 @@ def image_files(folder: Path) -> tuple[Path, list[Path]]:
     Listed by the project's own scan, so duplicate stems (``a.png`` + ``a.jpg``, which would
     write the same mask) are skipped and reported exactly as the app does.
     """
-    from resunet_gui.core.project import scan_images
+    from resunet_gui.core.image_scan import scan_images
 
     if not folder.is_dir():
         raise ResunetError(f"not a folder: {folder}")

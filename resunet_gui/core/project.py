@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from resunet_gui.core import imageio
 from resunet_gui.core.errors import ProjectError, StorageError
+from resunet_gui.core.image_scan import scan_images, summarize_names
 from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
 from resunet_gui.core.project_state import (
@@ -39,68 +39,6 @@ from resunet_gui.core.storage import (
 from resunet_gui.core.types import DEFAULT_CLASSES, IGNORE_INDEX, ClassSpec, ImageEntry, ImageStatus
 
 STATE_DIR = ".resunet"
-_EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
-_ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
-
-
-def _summary(what: str, names: list[str]) -> str:
-    shown = ", ".join(repr(n) for n in names[:_EXAMPLES])
-    more = f" and {len(names) - _EXAMPLES} more" if len(names) > _EXAMPLES else ""
-    return f"{len(names)} {what}: {shown}{more}"
-
-
-def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[str, str], list[str]]:
-    """stem -> path relative to ``root`` (posix) for every image file, plus warnings.
-
-    Uses directory entries only (no stat except for symlinks): fast on 10,000 files.
-    """
-    found: dict[str, str] = {}
-    collisions, undecodable, odd, broken = [], [], [], []
-    stack = [(root, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            return found, [f"cannot list {folder}: {exc.strerror}"]
-        for e in entries:
-            name = e.name
-            if name.startswith("."):
-                continue
-            rel = prefix + name
-            try:
-                rel.encode("utf-8")
-            except UnicodeEncodeError:
-                undecodable.append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
-                continue
-            if e.is_dir():
-                if recursive and not (prefix == "" and name in skip):
-                    stack.append((Path(e.path), rel + "/"))
-                continue
-            stem, suffix = os.path.splitext(name)
-            if suffix.lower() not in imageio.IMAGE_SUFFIXES:
-                continue
-            if e.is_symlink() and not e.is_file():
-                broken.append(rel)
-                continue
-            if stem in found:
-                collisions.append(f"{rel} (same name as {found[stem]})")
-                continue
-            if _ODD_CHARS.search(name) or name != name.strip():
-                odd.append(rel)
-            found[stem] = rel
-    warnings = []
-    if collisions:
-        warnings.append(_summary("images skipped because another image has the same name", collisions))
-    if undecodable:
-        warnings.append(_summary("files skipped: their names are not valid text", undecodable))
-    if broken:
-        warnings.append(_summary("images skipped: broken links", broken))
-    if odd:
-        warnings.append(_summary("image names with characters other programs may reject", odd))
-    return dict(sorted(found.items())), warnings
-
-
 class Project:
     """An open project folder. Use ``Project.open``; close it (or use ``with``) to release the lock."""
 
@@ -213,10 +151,10 @@ class Project:
         self._orphans = state.entries  # images gone from disk: keep their state, don't list them
         lonely = sorted(masks - self._entries.keys())
         if lonely:
-            self.warnings.append(_summary("masks without a matching image", lonely))
+            self.warnings.append(summarize_names("masks without a matching image", lonely))
         self.pending_recovery = [s for s in self.journal.pending() if s in self._entries]
         if self.pending_recovery:
-            self.warnings.append(_summary("images have unsaved edits from a crash that will be "
+            self.warnings.append(summarize_names("images have unsaved edits from a crash that will be "
                                           "restored when opened", self.pending_recovery))
         if not self.read_only and (fresh or state.migrated_from is not None or self._dirty):
             try:

@@ -5,12 +5,15 @@ pulling in threads or torch.
 """
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Protocol
 
 import numpy as np
+
+from resunet_gui.core.errors import ResunetError
 
 
 class Priority(IntEnum):
@@ -75,3 +78,11 @@ class Engine(Protocol):
     def status(self) -> TrainingStatus: ...
 
     def close(self) -> None: ...
+
+
+def user_message(exc: BaseException) -> str:
+    """Text for the status bar: our own errors as written, anything else as one line."""
+    if isinstance(exc, ResunetError):
+        return str(exc)
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return f"model error: {last}"

@@ -21,18 +21,17 @@ import itertools
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from resunet_gui.core.errors import ResunetError
 from resunet_gui.engine.requests import (
     Engine,
     ImageSource,
     Priority,
     SuggestionResult,
     TrainingStatus,
+    user_message,
 )
 from resunet_gui.engine.thread_cap import ThreadCap
 
@@ -259,7 +258,7 @@ class ModelService:
             self.engine = self._factory()
         except Exception as exc:  # noqa: BLE001 - reported, worker keeps serving errors
             log.exception("model service could not start")
-            self._startup_error = _user_message(exc)
+            self._startup_error = user_message(exc)
             self.ready.set()
             self._serve_errors()
             return
@@ -321,7 +320,7 @@ class ModelService:
             log.exception("training chunk failed")
             with self._cv:
                 self._paused = True
-            self._emit(self.on_training_status, TrainingStatus("error", message=_user_message(exc)))
+            self._emit(self.on_training_status, TrainingStatus("error", message=user_message(exc)))
             return
         self.chunks_run += 1
         self._emit(self.on_training_status, status)
@@ -335,7 +334,7 @@ class ModelService:
                 out = fn(self.engine)
             except Exception as exc:  # noqa: BLE001
                 log.exception("control request failed")
-                self._emit(self.on_error, item.request_id, _user_message(exc))
+                self._emit(self.on_error, item.request_id, user_message(exc))
                 return
             if on_done is not None:
                 self._emit(on_done, out)
@@ -347,7 +346,7 @@ class ModelService:
         except Exception as exc:  # noqa: BLE001
             if not item.cancelled:
                 log.debug("suggestion failed", exc_info=True)
-                self._emit(self.on_error, item.request_id, _user_message(exc))
+                self._emit(self.on_error, item.request_id, user_message(exc))
             pred = None
         if pred is not None and not item.cancelled:
             self._emit(self.on_result, SuggestionResult(item.request_id, item.image_key, item.generation,
@@ -379,7 +378,7 @@ class ModelService:
             fn()
         except Exception as exc:  # noqa: BLE001
             log.exception("model service call failed")
-            self._emit(self.on_training_status, TrainingStatus("error", message=_user_message(exc)))
+            self._emit(self.on_training_status, TrainingStatus("error", message=user_message(exc)))
 
     def _serve_errors(self) -> None:
         """The engine never started: answer every request with the startup error."""
@@ -397,10 +396,3 @@ class ModelService:
 def _with_state(status: TrainingStatus, state: str) -> TrainingStatus:
     status.state = state
     return status
-
-
-def _user_message(exc: BaseException) -> str:
-    if isinstance(exc, ResunetError):
-        return str(exc)
-    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-    return f"model error: {last}"
