@@ -169,3 +169,16 @@ def test_learning_rate_warms_up_then_decays_slowly_without_reaching_zero():
     assert lrs[1] == pytest.approx(1e-3 * (1 + 1 / 3) ** -0.5)
     assert all(a > b > 0 for a, b in zip(lrs[1:], lrs[2:], strict=False))
     assert lrs[5] == pytest.approx(1e-3 * (1 + 5 / 3) ** -0.5)
+
+
+def test_a_stage_frozen_by_a_mode_switch_keeps_its_final_weights_in_the_average():
+    model = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    tr = Trainer(model, small_config(ema_decay=0.9, mode="all"), "cpu",
+                 dataset=CropDataset(blobs(1)))
+    tr.run_chunk(2)
+    name = "encoder.layer1.0.conv1.weight"
+    assert not torch.equal(tr.ema.state_dict()[name], model.state_dict()[name])  # lagging
+    tr.set_mode("decoder")
+    for k, v in tr.ema.encoder.named_parameters():
+        assert torch.equal(v, dict(model.encoder.named_parameters())[k]), k
+    assert not any(p.requires_grad for p in tr.ema.parameters())

@@ -274,6 +274,7 @@ class ProjectEngine:
         return self.rollback(info.name)
 
     def set_mode(self, mode: str) -> None:
+        self._evaluation = None  # its BN re-estimation assumed the old frozen stages
         self.trainer.set_mode(mode)
         self.mode_reason = f"training mode {mode!r} chosen by the user"
 

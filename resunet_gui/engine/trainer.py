@@ -165,6 +165,10 @@ class Trainer:
         if self.ema is not None:  # same frozen stages, so BN recalibration treats both alike
             apply_mode(self.ema, mode)
             self.ema.requires_grad_(False)
+            with torch.no_grad():  # a stage frozen from now on is no longer averaged: use
+                for e, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+                    if not p.requires_grad:  # its final weights, not a lagging average
+                        e.copy_(p)
         self.optimizer = self._make_optimizer()
 
     def reset_optimizer(self) -> None:
