@@ -22,7 +22,7 @@ from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.service import TrainingStatus
-from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode
+from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
@@ -216,12 +216,7 @@ class ProjectEngine:
     def evaluate_candidate(self) -> VersionInfo | None:
         """The whole evaluation at once (tests, headless use); returns the new version."""
         self._evaluation = None
-        gen = self._evaluate_in_pieces()
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return run_to_end(self._evaluate_in_pieces())
 
     def _meta(self, scores: SegmentationScores | None, source: str) -> CheckpointMeta:
         names = [c.name for c in sorted(self.project.classes, key=lambda c: c.id)]

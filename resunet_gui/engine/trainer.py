@@ -14,8 +14,9 @@ from __future__ import annotations
 import copy
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -26,6 +27,7 @@ from resunet_gui.engine.dataset import CropDataset
 from resunet_gui.engine.losses import CEDiceLoss
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODES: tuple[str, ...] = ("decoder", "decoder+late", "all")
 # "decoder+late" trains the two deepest encoder stages along with the decoder.
@@ -86,6 +88,15 @@ class ChunkReport:
     batch_size: int
     epoch: float  # epoch-equivalents so far on the current data
     message: str = ""  # e.g. "out of GPU memory: batch halved to 2"
+
+
+def run_to_end(pieces: Generator[None, None, T]) -> T:
+    """Run a pre-emptible job (a generator of pieces) at once; returns its result."""
+    while True:
+        try:
+            next(pieces)
+        except StopIteration as stop:
+            return stop.value
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -257,15 +268,10 @@ class Trainer:
     # -- BatchNorm cure ----------------------------------------------------------------------
     def recalibrate_bn(self, batches: int | None = None, model: nn.Module | None = None) -> int:
         """Exact running statistics for the trainable BN layers; returns layers updated."""
-        gen = self.recalibrate_bn_steps(batches, model)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return int(stop.value)
+        return int(run_to_end(self.recalibrate_bn_steps(batches, model)))
 
     def recalibrate_bn_steps(self, batches: int | None = None, model: nn.Module | None = None
-                             ) -> Iterator[None]:
+                             ) -> Generator[None, None, int]:
         """``recalibrate_bn`` one batch per ``next()``, so the service can pre-empt it.
 
         ``model`` defaults to the training model; pass ``candidate`` to calibrate the
