@@ -12,12 +12,9 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
-    QListView,
     QMainWindow,
     QMessageBox,
     QVBoxLayout,
@@ -30,6 +27,7 @@ from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
 from resunet_gui.qt.dialogs import ExportDialog, ask_recover, offer_recovery
 from resunet_gui.qt.editor import Editor
+from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
@@ -40,9 +38,6 @@ from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
 from resunet_gui.qt.suggestions import SuggestionController
 from resunet_gui.qt.tool_controller import Tool, ToolController
-
-STATUS_FILTERS = [("All images", None)] + [
-    (s.value.replace("_", " ").capitalize(), s.value) for s in ImageStatus]
 
 
 class MainWindow(QMainWindow):
@@ -80,26 +75,13 @@ class MainWindow(QMainWindow):
 
     # ---- construction ----------------------------------------------------------------
     def _build_docks(self) -> None:
-        self.list_view = QListView()
-        self.list_view.setModel(self.filter)
-        self.list_view.setUniformItemSizes(True)
-        self.list_view.setIconSize(self.list_view.iconSize().expandedTo(
-            self.list_view.iconSize().__class__(48, 48)))
-        self.list_view.setLayoutMode(QListView.LayoutMode.Batched)
-        self.status_filter = QComboBox()
-        for text, value in STATUS_FILTERS:
-            self.status_filter.addItem(text, value)
-        left = QWidget()
-        lay = QVBoxLayout(left)
-        lay.setContentsMargins(2, 2, 2, 2)
-        lay.addWidget(self.status_filter)
-        self.sort_uncertain = QCheckBox("Most uncertain first")
-        self.sort_uncertain.toggled.connect(self.filter.set_sort_uncertain)
-        lay.addWidget(self.sort_uncertain)
-        lay.addWidget(self.list_view)
+        self.browser = ImageBrowser(self.filter)
+        self.list_view = self.browser.list_view
+        self.status_filter = self.browser.status_filter
+        self.sort_uncertain = self.browser.sort_uncertain
         dock = QDockWidget("Images", self)
         dock.setObjectName("images_dock")
-        dock.setWidget(left)
+        dock.setWidget(self.browser)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         right = QWidget()
         rl = QVBoxLayout(right)
