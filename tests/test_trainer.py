@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from resunet_gui.engine.dataset import CropDataset, make_sample
+from resunet_gui.engine.losses import balanced_weights
 from resunet_gui.engine.metrics import ScoreAccumulator
 from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.trainer import TrainConfig, Trainer, apply_mode, default_mode
@@ -182,3 +183,32 @@ def test_a_stage_frozen_by_a_mode_switch_keeps_its_final_weights_in_the_average(
     for k, v in tr.ema.encoder.named_parameters():
         assert torch.equal(v, dict(model.encoder.named_parameters())[k]), k
     assert not any(p.requires_grad for p in tr.ema.parameters())
+
+
+def test_balanced_weights_favour_the_rare_class_by_the_square_root_of_its_rarity():
+    w = balanced_weights(np.array([780, 220, 0]), 0.5)
+    assert w[1] / w[0] == pytest.approx((780 / 220) ** 0.5, rel=1e-5)
+    assert w[:2].mean() == pytest.approx(1.0)
+    assert torch.isfinite(w).all() and w[2] == w[1]  # an absent class gets no infinite weight
+    capped = balanced_weights(np.array([10**6, 1]), 1.0, max_ratio=10.0)
+    assert capped[1] / capped[0] == pytest.approx(10.0)
+    assert torch.equal(balanced_weights(np.array([5, 0]), 0.5), torch.ones(2))
+
+
+def test_class_balance_reweights_cross_entropy_from_the_done_masks():
+    samples = blobs(2)
+    counts = np.bincount(np.concatenate([s.mask.ravel() for s in samples]), minlength=2)
+    tr = Trainer(ResUNet(2, decoder_channels=(64, 32, 16, 16, 8)),
+                 small_config(class_balance=0.5, dice_weight=0.0), "cpu",
+                 dataset=CropDataset(samples))
+    expected = balanced_weights(counts, 0.5)
+    assert torch.allclose(tr.loss_fn.ce_balance, expected)
+    logits = torch.randn(2, 2, 8, 8)
+    target = torch.randint(0, 2, (2, 8, 8))
+    target[0, 0, 0] = 255
+    plain = torch.nn.functional.cross_entropy(logits, target, weight=expected, ignore_index=255)
+    assert tr.loss_fn(logits, target).item() == pytest.approx(plain.item(), rel=1e-6)
+    # new done images with another class balance update the weights
+    all_fg = make_sample("fg", np.ones((64, 64, 1), np.float32), np.ones((64, 64), np.uint8))
+    tr.set_dataset(CropDataset([*samples, all_fg]))
+    assert tr.loss_fn.ce_balance[1] < expected[1]

@@ -36,6 +36,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--ema-decay", type=float, default=0.95,
                    help="weight average that is scored and served (0 = raw weights)")
+    p.add_argument("--class-balance", type=float, default=0.5,
+                   help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
                     device=args.device, encoder_weights=args.weights, min_done=args.min_done,
                     eval_every=args.eval_every, max_test=args.max_test, crop=args.crop,
                     batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,
+                    class_balance=args.class_balance,
                     seed=args.seed)
 
     def show(r) -> None:

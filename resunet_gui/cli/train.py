@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--class-balance", type=float, default=0.5,
+                   help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
 
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         if args.mode:
             mode, reason = args.mode, "chosen on the command line"
         cfg = TrainConfig(mode=mode, lr=args.lr, batch_size=args.batch_size, crop=args.crop,
-                          seed=args.seed + ctx.rank)
+                          class_balance=args.class_balance, seed=args.seed + ctx.rank)
         data = CropDataset(load_samples(project, stems), cfg.augment, seed=args.seed + ctx.rank)
         trainer = Trainer(model, cfg, device, norm, data)
         trainer.forward_model = D.wrap_model(trainer.model, ctx, device)

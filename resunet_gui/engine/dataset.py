@@ -21,6 +21,13 @@ class Sample:
     stem: str
     image: np.ndarray  # HxWxC float16 in [0, 1]
     mask: np.ndarray  # HxW uint8, 255 = ignore
+    # pixels per class id 0..254, counted once so re-weighting the loss after each new
+    # done image costs nothing however large the images are
+    counts: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.counts is None:
+            self.counts = np.bincount(self.mask.ravel(), minlength=256)[:IGNORE_INDEX]
 
 
 def norm_vector(values: Sequence[float], in_channels: int) -> np.ndarray:
@@ -67,6 +74,10 @@ class CropDataset:
     @property
     def pixels(self) -> int:
         return int(sum(s.mask.size for s in self.samples))
+
+    def class_counts(self, num_classes: int) -> np.ndarray:
+        """Labelled pixels per class over all images (ignore excluded)."""
+        return np.sum([s.counts[:num_classes] for s in self.samples], axis=0)
 
     def crops_per_epoch(self) -> int:
         """Crops needed to see about every labelled pixel once: an 'epoch-equivalent'."""

@@ -6,6 +6,7 @@ size, which is what the check-set score measures.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,12 +37,23 @@ class CEDiceLoss(nn.Module):
             self.register_buffer("class_weights", w)
         else:
             self.class_weights = None
+        self.ce_balance: torch.Tensor | None = None
+
+    def set_ce_balance(self, weights: torch.Tensor | None) -> None:
+        """Extra per-class weights for the CE term only (see ``balanced_weights``).
+
+        Only CE: the Dice term already weighs each class by its own size.
+        """
+        self.ce_balance = None if weights is None else weights.float()
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         logits = logits.float()
         target = target.long()
-        ce = F.cross_entropy(logits, target, weight=self.class_weights,
-                             ignore_index=self.ignore_index)
+        ce_w = self.class_weights
+        if self.ce_balance is not None:
+            balance = self.ce_balance.to(logits.device)
+            ce_w = balance if ce_w is None else ce_w * balance
+        ce = F.cross_entropy(logits, target, weight=ce_w, ignore_index=self.ignore_index)
         if self.dice_weight == 0:
             return self.ce_weight * ce
         valid = (target != self.ignore_index).unsqueeze(1)  # N1HW
@@ -61,3 +73,24 @@ class CEDiceLoss(nn.Module):
         if ce.isnan():  # every pixel ignored
             ce = logits.sum() * 0.0
         return self.ce_weight * ce + self.dice_weight * dice_loss
+
+
+def balanced_weights(counts: np.ndarray, power: float, max_ratio: float = 10.0) -> torch.Tensor:
+    """Per-class weights proportional to ``frequency ** -power``, mean 1 over present classes.
+
+    ``power`` 0.5 (square-root balancing) is a middle way: full inverse frequency (1.0)
+    overshoots into false positives, none (0) lets the background dominate thin structures.
+    Classes with no pixels get the largest weight of the others (they do not enter CE);
+    no weight exceeds ``max_ratio`` times the smallest.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    present = counts > 0
+    if power <= 0 or present.sum() < 2:
+        return torch.ones(len(counts))
+    freq = counts / counts.sum()
+    w = np.ones_like(freq)
+    w[present] = freq[present] ** -power
+    w[present] = np.minimum(w[present], w[present].min() * max_ratio)
+    w[~present] = w[present].max()
+    w /= w[present].mean()
+    return torch.as_tensor(w, dtype=torch.float32)

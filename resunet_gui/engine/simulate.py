@@ -45,6 +45,7 @@ class SimConfig:
     batch_size: int = 4
     lr: float = 2e-3
     ema_decay: float = 0.95
+    class_balance: float = 0.5
     seed: int = 0
 
 
@@ -149,7 +150,8 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
     w = _Waiter()
     ecfg = EngineConfig(device=cfg.device, encoder_weights=cfg.encoder_weights, seed=cfg.seed,
                         train=TrainConfig(crop=cfg.crop, batch_size=cfg.batch_size, lr=cfg.lr,
-                                          ema_decay=cfg.ema_decay, seed=cfg.seed))
+                                          ema_decay=cfg.ema_decay, class_balance=cfg.class_balance,
+                                          seed=cfg.seed))
     svc = ModelService(lambda: ProjectEngine(project, ecfg), on_result=w.on_result,
                        on_error=w.on_error, on_training_status=w.on_status,
                        min_done=cfg.min_done, debounce_s=0.0)
