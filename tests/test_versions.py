@@ -10,12 +10,13 @@ import torch
 from synthetic import make_blob_project
 
 from resunet_gui.core.project import Project
-from resunet_gui.core.types import ImageStatus
+from resunet_gui.core.types import ImageStatus, Normalization
 from resunet_gui.engine.metrics import scores_from_confusion
 from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine
 from resunet_gui.engine.trainer import TrainConfig
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
-from resunet_gui.model.checkpoint import load_checkpoint
+from resunet_gui.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from resunet_gui.model.resunet import ResUNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -102,6 +103,27 @@ def test_export_and_load_external_checkpoint(engine, tmp_path):
     a, _ = load_checkpoint(out)
     for k, t in engine.serving.state_dict().items():
         assert torch.equal(t.cpu(), a.state_dict()[k])
+
+
+def test_checkpoint_with_other_decoder_widths_and_normalisation_loads_serves_and_trains(
+        engine, tmp_path):
+    other = ResUNet(2, decoder_channels=(32, 16, 16, 8, 8))
+    norm = Normalization(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    path = save_checkpoint(tmp_path / "other.safetensors", other,
+                           CheckpointMeta(classes=[], num_classes=2, normalization=norm))
+    assert engine.serving.decoder_channels != other.decoder_channels
+    step = engine.trainer.step_count
+    info = engine.load_external(path)
+    assert engine.model_version() == info.name
+    for model in (engine.serving, engine.trainer.model, engine.trainer.candidate):
+        assert model.decoder_channels == (32, 16, 16, 8, 8)
+        for k, t in model.state_dict().items():
+            assert torch.equal(t.cpu(), other.state_dict()[k]), k
+    assert engine.normalization == norm == engine.trainer.normalization
+    image = np.zeros((64, 64, 3), np.float32)
+    assert engine.predict(image, lambda: False).mask.shape == (64, 64)
+    report = engine.trainer.run_chunk(1)  # the training data survived the swap
+    assert report.step == step + 1 and np.isfinite(report.loss)
 
 
 def test_keep_best_compares_on_the_same_check_set(tmp_path):

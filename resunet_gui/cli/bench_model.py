@@ -100,7 +100,9 @@ def _build_models(args: argparse.Namespace, device: Any) -> dict[str, tuple[Any,
             import segmentation_models_pytorch as smp
         except ImportError:
             return models
-        ref = smp.Unet("resnet18", encoder_weights=None, classes=args.classes).eval().to(device)
+        # the same widths as ours, so the figures compare implementations, not networks
+        ref = smp.Unet("resnet18", encoder_weights=None, classes=args.classes,
+                       decoder_channels=list(ours.decoder_channels)).eval().to(device)
         models["smp_unet_resnet18"] = (ref, torch.contiguous_format)
     return models
 

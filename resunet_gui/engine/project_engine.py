@@ -77,14 +77,8 @@ class ProjectEngine:
         if self.cfg.mode is not None:
             mode, reason = self.cfg.mode, f"training mode {self.cfg.mode!r} chosen by the user"
         self.mode_reason = reason
-        self.serving = model
-        self.predictor = Predictor(self.serving, self.normalization, self.device,
-                                   tile=self.cfg.tile)
-        train_model = copy.deepcopy(model)
         self.cfg.train.mode = mode
-        self.trainer = Trainer(train_model, self.cfg.train, self.device, self.normalization)
-        self.scorer = Predictor(self.trainer.candidate, self.normalization, self.device,
-                                tile=self.cfg.tile)
+        self._install(model, self.normalization)
         self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
         self.train_stems: list[str] = []
@@ -95,6 +89,18 @@ class ProjectEngine:
         self.last_check_dice: float | None = None
         self.message = self.weights_message
         self.history: list[dict] = []  # loss / Dice points for the live plot
+
+    def _install(self, model: ResUNet, normalization: Normalization,
+                 dataset: CropDataset | None = None, step: int = 0) -> None:
+        """Serve ``model`` and train a copy of it (fresh optimiser and average)."""
+        self.normalization = normalization
+        self.serving = model
+        self.predictor = Predictor(model, normalization, self.device, tile=self.cfg.tile)
+        self.trainer = Trainer(copy.deepcopy(model), self.cfg.train, self.device, normalization,
+                               dataset=dataset)
+        self.trainer.step_count = step
+        self.scorer = Predictor(self.trainer.candidate, normalization, self.device,
+                                tile=self.cfg.tile)
 
     # -- Engine protocol ---------------------------------------------------------------------
     def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]):
@@ -246,13 +252,11 @@ class ProjectEngine:
 
     def rollback(self, name: str) -> VersionInfo:
         """Serve (and continue training from) the exact saved weights of ``name``."""
-        model, _meta = self.store.load(name)
-        state = model.state_dict()
+        model, meta = self.store.load(name)
         self._evaluation = None  # it was scoring weights that are now gone
-        self.serving.load_state_dict(state)
-        self.trainer.model.load_state_dict(state)
-        self.trainer.reset_ema()
-        self.trainer.reset_optimizer()
+        # a new serving model, trainer and scorer, not weights copied into the old ones:
+        # an imported checkpoint may have other decoder widths or another normalisation
+        self._install(model, meta.normalization, self.trainer.dataset, self.trainer.step_count)
         self.store.set_current(name)
         self.keep.invalidate()
         self.version = name

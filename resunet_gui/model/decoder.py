@@ -8,6 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Half of segmentation_models_pytorch's (256, 128, 64, 32, 16). The two full- and
+# half-resolution blocks dominate a training step, and at these widths a CPU step is
+# 1.3 s instead of 2.1 s (4 x 256^2 crops, 2 threads). In the same 10 minutes the ISBI
+# replay reached membrane Dice 0.794 on val instead of 0.783 (more steps beat the width).
+DEFAULT_DECODER_CHANNELS: tuple[int, ...] = (128, 64, 32, 16, 16)
+
 
 class ConvBNReLU(nn.Sequential):
     def __init__(self, in_ch: int, out_ch: int) -> None:
@@ -39,7 +45,7 @@ class UNetDecoder(nn.Module):
     def __init__(
         self,
         encoder_channels: Sequence[int] = (64, 64, 128, 256, 512),
-        channels: Sequence[int] = (256, 128, 64, 32, 16),
+        channels: Sequence[int] = DEFAULT_DECODER_CHANNELS,
     ) -> None:
         super().__init__()
         if len(channels) != len(encoder_channels):

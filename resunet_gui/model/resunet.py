@@ -7,12 +7,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resunet_gui.model.decoder import UNetDecoder
+from resunet_gui.model.decoder import DEFAULT_DECODER_CHANNELS, UNetDecoder
 from resunet_gui.model.encoder import STAGES, ResNet18Encoder
 from resunet_gui.model.head import SegmentationHead
 
 ARCHITECTURE = "resnet18-unet"
-DEFAULT_DECODER_CHANNELS: tuple[int, ...] = (256, 128, 64, 32, 16)
+__all__ = ["ARCHITECTURE", "DEFAULT_DECODER_CHANNELS", "ResUNet", "pad_to_multiple"]
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
