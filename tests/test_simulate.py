@@ -50,3 +50,20 @@ def test_simulate_without_test_split_is_a_clear_error(tmp_path, capsys):
     assert rc == 2
     assert "needs masks in a train and a test" in capsys.readouterr().err
 
+
+
+def test_cli_defaults_are_the_settings_defaults():
+    from resunet_gui.cli import build_parser
+    from resunet_gui.engine.settings import TrainConfig
+
+    sim, train = SimConfig(), TrainConfig()
+    args = build_parser().parse_args(["simulate", "folder"])
+    for name in ("time_per_image", "device", "min_done", "eval_every", "max_test", "crop",
+                 "batch_size", "lr", "ema_decay", "class_balance", "seed"):
+        assert getattr(args, name) == getattr(sim, name), name
+        if hasattr(train, name):
+            assert getattr(sim, name) == getattr(train, name), name
+    assert args.weights == sim.encoder_weights
+    args = build_parser().parse_args(["train", "folder"])
+    for name in ("batch_size", "crop", "lr", "class_balance", "seed"):
+        assert getattr(args, name) == getattr(train, name), name

@@ -10,6 +10,8 @@ import json
 import logging
 from pathlib import Path
 
+from resunet_gui.engine.settings import SimConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -17,33 +19,34 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="simulate annotating a labelled folder (learning curve)",
                               description=__doc__)
     p.add_argument("folder", type=Path)
-    p.add_argument("--time-per-image", type=float, default=45.0, metavar="S",
-                   help="seconds of background training after each corrected image (45)")
+    d = SimConfig()
+    p.add_argument("--time-per-image", type=float, default=d.time_per_image, metavar="S",
+                   help="seconds of background training after each corrected image (%(default)s)")
     p.add_argument("--steps-per-image", type=int, metavar="N",
                    help="instead of --time-per-image: wait for N training steps per image "
                         "(reproducible on a busy machine)")
     p.add_argument("--max-images", type=int, help="stop after N train images (default: all)")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default=d.device)
     p.add_argument("--out", type=Path, default=Path("simulate-out"))
-    p.add_argument("--weights", default="none",
+    p.add_argument("--weights", default=d.encoder_weights,
                    help="encoder init: none (random, the headline setting), imagenet, or a file")
-    p.add_argument("--min-done", type=int, default=1,
+    p.add_argument("--min-done", type=int, default=d.min_done,
                    help="done images before training starts (the app's default is 3)")
-    p.add_argument("--eval-every", type=int, default=1)
-    p.add_argument("--max-test", type=int, default=30)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--ema-decay", type=float, default=0.95,
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--max-test", type=int, default=d.max_test)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--ema-decay", type=float, default=d.ema_decay,
                    help="weight average that is scored and served (0 = raw weights)")
-    p.add_argument("--class-balance", type=float, default=0.5,
+    p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=d.seed)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from resunet_gui.engine.simulate import SimConfig, simulate
+    from resunet_gui.engine.simulate import simulate
 
     cfg = SimConfig(time_per_image=args.time_per_image, steps_per_image=args.steps_per_image,
                     max_images=args.max_images,

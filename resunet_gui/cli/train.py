@@ -12,6 +12,8 @@ import logging
 import time
 from pathlib import Path
 
+from resunet_gui.engine.settings import TrainConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -31,12 +33,13 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--out", type=Path,
                    help="checkpoint to write (default: next version in .resunet/models)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--crop", type=int, default=256)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--class-balance", type=float, default=0.5,
+    d = TrainConfig()
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=d.seed)
     p.set_defaults(func=run)
 
 

@@ -6,22 +6,13 @@ Areas outside the image (padding, rotated corners) are labelled ignore, never ba
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
 from resunet_gui.core.types import IGNORE_INDEX
+from resunet_gui.engine.settings import AugmentConfig
 
-
-@dataclass
-class AugmentConfig:
-    crop: int = 256
-    scale: tuple[float, float] = (0.8, 1.25)
-    flips: bool = True
-    rot90: bool = True
-    brightness: float = 0.1
-    contrast: float = 0.15
+__all__ = ["AugmentConfig", "augment_sample", "random_crop"]
 
 
 def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator,

@@ -26,27 +26,9 @@ from resunet_gui.core.types import ImageStatus
 from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
 from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine, num_classes_of
 from resunet_gui.engine.service import ModelService, SuggestionResult
-from resunet_gui.engine.trainer import TrainConfig
+from resunet_gui.engine.settings import SimConfig, TrainConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class SimConfig:
-    time_per_image: float = 45.0
-    steps_per_image: int | None = None  # instead of seconds: wait for N optimiser steps
-    max_images: int | None = None
-    device: str = "cpu"
-    encoder_weights: str = "none"  # the headline figure is from a random-init encoder
-    min_done: int = 1
-    eval_every: int = 1  # images between test evaluations (always at 5, 10, 20 and the end)
-    max_test: int = 30  # evenly spaced subset of a large test split
-    crop: int = 256
-    batch_size: int = 4
-    lr: float = 2e-3
-    ema_decay: float = 0.95
-    class_balance: float = 0.5
-    seed: int = 0
 
 
 @dataclass

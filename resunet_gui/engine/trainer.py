@@ -3,7 +3,7 @@
 No thread or Qt here: ``Trainer.run_chunk()`` does a few optimiser steps and returns;
 whoever owns the model (the service's worker thread, the CLI, a torchrun rank) calls it.
 
-BatchNorm cure (see MEASUREMENTS.md: eval-mode Dice of one checkpoint swung by +-0.07
+BatchNorm cure (measured: the eval-mode Dice of one checkpoint swung by +-0.07
 because running statistics lag weights that change fast): before a model is scored or
 saved, ``recalibrate_bn`` re-estimates the running mean/var of every BatchNorm layer that
 trains, as an exact average over fresh training crops with the current weights. Frozen
@@ -15,7 +15,7 @@ import copy
 import logging
 import math
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import torch
@@ -25,6 +25,7 @@ from resunet_gui.core.types import Normalization
 from resunet_gui.engine.augment import AugmentConfig
 from resunet_gui.engine.dataset import CropDataset
 from resunet_gui.engine.losses import CEDiceLoss, balanced_weights
+from resunet_gui.engine.settings import TrainConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,36 +53,6 @@ def apply_mode(model: nn.Module, mode: str) -> None:
         model.freeze_encoder()
     elif mode == "decoder+late":
         model.freeze_encoder(LATE_FROZEN)
-
-
-@dataclass
-class TrainConfig:
-    mode: str = "all"
-    lr: float = 2e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 4
-    crop: int = 256
-    steps_per_chunk: int = 1  # a suggestion waits for at most this many steps (~2 s on CPU)
-    warmup_steps: int = 10
-    # lr * (1 + step / decay_steps) ** -0.5 after warm-up: an open-ended stream of images has
-    # no end to anneal towards, so the decay is slow and never reaches zero (0 = constant)
-    decay_steps: int = 0
-    amp: bool = True
-    class_weights: list[float] | None = None
-    # CE re-weighted by (class frequency in the done masks) ** -class_balance; see
-    # ``losses.balanced_weights`` (0 = plain CE). 0.5 measured +0.009 membrane Dice on
-    # ISBI val after 220 steps (thin membranes were under-segmented on unseen slices)
-    class_balance: float = 0.5
-    dice_weight: float = 1.0
-    bn_recalibration_batches: int = 4
-    # Weight average that suggestions are served from (0 = the raw weights); see ``Trainer``
-    ema_decay: float = 0.95
-    channels_last: bool = True
-    seed: int = 0
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-
-    def __post_init__(self) -> None:
-        self.augment.crop = self.crop
 
 
 @dataclass
