@@ -22,7 +22,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     batch_size: int = 4
     crop: int = 256
-    steps_per_chunk: int = 1  # a suggestion waits for at most this many steps (~2 s on CPU)
+    steps_per_chunk: int = 1  # a suggestion waits for at most this many steps (~1.3 s on CPU)
     warmup_steps: int = 10
     # lr * (1 + step / decay_steps) ** -0.5 after warm-up: an open-ended stream of images has
     # no end to anneal towards, so the decay is slow and never reaches zero (0 = constant)

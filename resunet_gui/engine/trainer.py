@@ -22,10 +22,9 @@ import torch
 from torch import nn
 
 from resunet_gui.core.types import Normalization
-from resunet_gui.engine.augment import AugmentConfig
 from resunet_gui.engine.dataset import CropDataset
 from resunet_gui.engine.losses import CEDiceLoss, balanced_weights
-from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.settings import AugmentConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -126,7 +125,7 @@ class Trainer:
 
     @torch.no_grad()
     def reset_ema(self) -> None:
-        """Restart the average at the current weights (after a rollback or an import)."""
+        """Restart the average at the current weights (after they were replaced)."""
         if self.ema is not None:
             self.ema.load_state_dict(self.model.state_dict())
 
@@ -155,10 +154,6 @@ class Trainer:
                 for e, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
                     if not p.requires_grad:  # its final weights, not a lagging average
                         e.copy_(p)
-        self.optimizer = self._make_optimizer()
-
-    def reset_optimizer(self) -> None:
-        """Fresh optimiser state, e.g. after the weights were replaced by a rollback."""
         self.optimizer = self._make_optimizer()
 
     def set_dataset(self, dataset: CropDataset) -> None:
