@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from resunet_gui.core.types import IGNORE_INDEX
-from resunet_gui.engine.augment import AugmentConfig, augment_sample, random_crop
+from resunet_gui.engine.augment import augment_sample, random_crop
 from resunet_gui.engine.losses import CEDiceLoss
 from resunet_gui.engine.metrics import ScoreAccumulator, confusion_matrix, corrected_fraction
+from resunet_gui.engine.settings import AugmentConfig
 
 
 def test_dice_and_iou_match_hand_counts():

@@ -9,7 +9,8 @@ import pytest
 from synthetic import make_blob_project
 
 from resunet_gui.cli import main
-from resunet_gui.engine.simulate import SimConfig, SimRow, learning_curve_png, simulate
+from resunet_gui.engine.settings import SimConfig
+from resunet_gui.engine.simulate import SimRow, learning_curve_png, simulate
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -10,7 +10,8 @@ from resunet_gui.engine.dataset import CropDataset, make_sample
 from resunet_gui.engine.losses import balanced_weights
 from resunet_gui.engine.metrics import ScoreAccumulator
 from resunet_gui.engine.predictor import Predictor
-from resunet_gui.engine.trainer import TrainConfig, Trainer, apply_mode, default_mode
+from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.trainer import Trainer, apply_mode, default_mode
 from resunet_gui.model.resunet import ResUNet
 
 

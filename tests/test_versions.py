@@ -13,7 +13,7 @@ from resunet_gui.core.project import Project
 from resunet_gui.core.types import ImageStatus, Normalization
 from resunet_gui.engine.metrics import scores_from_confusion
 from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine
-from resunet_gui.engine.trainer import TrainConfig
+from resunet_gui.engine.settings import TrainConfig
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 from resunet_gui.model.resunet import ResUNet

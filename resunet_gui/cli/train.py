@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from resunet_gui.engine.device import resolve_device
     from resunet_gui.engine.predictor import Predictor
     from resunet_gui.engine.project_engine import num_classes_of
-    from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode
+    from resunet_gui.engine.trainer import Trainer, default_mode
     from resunet_gui.engine.versions import VersionStore, evaluate
     from resunet_gui.model.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
     from resunet_gui.model.resunet import ResUNet

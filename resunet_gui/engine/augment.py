@@ -12,8 +12,6 @@ import numpy as np
 from resunet_gui.core.types import IGNORE_INDEX
 from resunet_gui.engine.settings import AugmentConfig
 
-__all__ = ["AugmentConfig", "augment_sample", "random_crop"]
-
 
 def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.Generator,
                 scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 
 from resunet_gui.core.types import IGNORE_INDEX, ImageStatus, Normalization
-from resunet_gui.engine.augment import AugmentConfig, augment_sample
+from resunet_gui.engine.augment import augment_sample
 from resunet_gui.engine.predictor import to_model_input
+from resunet_gui.engine.settings import AugmentConfig
 
 
 @dataclass

@@ -22,7 +22,8 @@ from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.service import TrainingStatus
-from resunet_gui.engine.trainer import TrainConfig, Trainer, default_mode, run_to_end
+from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.trainer import Trainer, default_mode, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
