@@ -6,14 +6,18 @@ PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 FOLDER ?=
 
-.PHONY: run test bench lint package clean venv
+.PHONY: run test bench lint package clean venv lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) install --quiet -c constraints.txt -e '.[test]'
+# requirements.lock pins every transitive dependency to the versions CI tested; it is used
+# as a constraints file, so it narrows versions without adding packages (`make lock` rebuilds it).
+INSTALL := $(PIP) install --quiet -c constraints.txt -c requirements.lock
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt requirements.lock
+	$(INSTALL) -e '.[test]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -32,7 +36,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 $(VENV)/.bench: $(STAMP)
-	$(PIP) install --quiet -c constraints.txt -e '.[test,bench]'
+	$(INSTALL) -e '.[test,bench]'
 	touch $@
 
 bench: $(VENV)/.bench
@@ -42,11 +46,17 @@ bench: $(VENV)/.bench
 	QT_QPA_PLATFORM=offscreen $(BIN)/resunet-gui bench --ui
 
 $(VENV)/.package: $(STAMP)
-	$(PIP) install --quiet -c constraints.txt -e '.[test,package]'
+	$(INSTALL) -e '.[test,package]'
 	touch $@
 
 package: $(VENV)/.package
 	bash packaging/build.sh
+
+# Re-resolve the lock from pyproject.toml (needs the network); commit the result.
+lock: $(BIN)/python
+	$(PIP) install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --extra test --extra bench --extra package \
+	  -c constraints.txt --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf build dist *.egg-info
