@@ -114,6 +114,21 @@ def expand(stem: str, relpath: str, path: Path) -> list[tuple[str, str]]:
     return [(slice_stem(stem, i), slice_relpath(relpath, i)) for i in range(info.frames)]
 
 
+def stack_members(relpaths: dict[str, str]) -> dict[str, list[str]]:
+    """stem -> the stems of its stack's slices in slice order (only stems that are slices)."""
+    by_file: dict[str, list[tuple[int, str]]] = {}
+    for stem, rel in relpaths.items():
+        head, _, name = rel.rpartition("/")
+        match = _SLICE_NAME.fullmatch(name)
+        if match is not None and head:
+            by_file.setdefault(head, []).append((int(match.group(1)), stem))
+    out: dict[str, list[str]] = {}
+    for members in by_file.values():
+        ordered = [stem for _i, stem in sorted(members)]
+        out.update({stem: ordered for stem in ordered})
+    return out
+
+
 def _tiff_fail(path: Path, why: str) -> ImageReadError:
     return ImageReadError(f"cannot read image {path.name}: {why}")
 
