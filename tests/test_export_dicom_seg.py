@@ -92,3 +92,24 @@ def test_dicom_seg_refuses_images_that_are_not_dicom(tmp_path: Path) -> None:
     with Project.open(tmp_path / "p") as p, pytest.raises(ExportError, match="plain.*DICOM"):
         export_project(p, "dicom_seg", tmp_path / "out", ExportOptions(split=None))
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_exports_dicom_seg_and_explains_cine_without_geometry(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    import highdicom as hd
+
+    from resunet_gui.cli import main
+
+    copy_bundled(tmp_path / "p", "CT_small.dcm")
+    masks = _annotate(tmp_path / "p")
+    assert main(["export", str(tmp_path / "p"), "--format", "dicom_seg", "--out",
+                 str(tmp_path / "out")]) == 0
+    seg = hd.seg.segread(tmp_path / "out" / "seg" / "CT_small_seg.dcm")
+    uid = pydicom.dcmread(tmp_path / "p" / "CT_small.dcm").SOPInstanceUID
+    got = seg.get_pixels_by_source_instance([uid], combine_segments=True)[0]
+    np.testing.assert_array_equal(got, np.where(masks["CT_small"] == 255, 0, masks["CT_small"]))
+    copy_bundled(tmp_path / "cine", "examples_ybr_color.dcm")  # ultrasound cine: no geometry
+    _annotate(tmp_path / "cine")
+    assert main(["export", str(tmp_path / "cine"), "--format", "dicom_seg", "--out",
+                 str(tmp_path / "out2")]) == 2
+    err = capsys.readouterr().err
+    assert "examples_ybr_color.dcm" in err and "frame of reference" in err

@@ -37,6 +37,19 @@ def _segment_descriptions(classes: list[ClassSpec]) -> list:
         algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL) for i, c in enumerate(classes)]
 
 
+def _explain(exc: Exception) -> str:
+    """highdicom's refusals in a user's terms (cine loops and legacy multi-frames)."""
+    text = str(exc)
+    if "no Frame of Reference" in text:
+        return ("it is a multi-frame image without a frame of reference (an ultrasound cine "
+                "loop, for example), whose single frames a SEG cannot reference; export it as "
+                "PNG instead")
+    if "SharedFunctionalGroupsSequence" in text:
+        return ("it is a legacy multi-frame image without per-frame geometry, which highdicom "
+                "cannot reference frame by frame; export it as PNG instead")
+    return text
+
+
 @register
 class DicomSegWriter(Writer):
     name = "dicom_seg"
@@ -96,7 +109,7 @@ class DicomSegWriter(Writer):
                 software_versions=str(__version__), device_serial_number="0",
                 series_description="resunet-gui labels")
         except (ValueError, AttributeError, TypeError) as exc:
-            raise ExportError(f"cannot write a DICOM SEG for {file.name}: {exc}") from None
+            raise ExportError(f"cannot write a DICOM SEG for {file.name}: {_explain(exc)}") from None
         buf = io.BytesIO()
         seg.save_as(buf)
         return buf.getvalue()
