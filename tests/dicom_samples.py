@@ -28,7 +28,8 @@ def copy_bundled(folder: Path, *names: str) -> list[Path]:
 
 
 def write_enhanced_ct(path: Path, frames: int = 3) -> Path:
-    """A multi-frame CT (per-frame positions 5 mm apart) from copies of CT_small.dcm."""
+    """A multi-frame CT (per-frame positions 5 mm apart, soft-tissue window) from copies of
+    CT_small.dcm."""
     import highdicom as hd
     import pydicom
 
@@ -40,6 +41,7 @@ def write_enhanced_ct(path: Path, frames: int = 3) -> Path:
         ds.SOPInstanceUID, ds.SeriesInstanceUID, ds.InstanceNumber = hd.UID(), series_uid, i + 1
         x, y, z = (float(v) for v in ds.ImagePositionPatient)
         ds.ImagePositionPatient = [x, y, z + 5.0 * i]
+        ds.WindowCenter, ds.WindowWidth = 40, 400  # becomes the frames' VOI LUT functional group
         slices.append(ds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

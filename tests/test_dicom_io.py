@@ -91,7 +91,9 @@ def test_multiframe_lists_one_image_per_frame_from_the_header(
     monkeypatch.undo()
     ct = read_image(paths[0]).raw
     for path in paths[1:]:  # the three frames are copies of CT_small, rescaled the same way
-        np.testing.assert_array_equal(read_image(path).raw, ct)
+        frame = read_image(path)
+        np.testing.assert_array_equal(frame.raw, ct)
+        assert frame.window == (40 - 200, 40 + 200)  # from the frames' VOI LUT functional group
 
 
 def test_each_slice_has_its_own_mask_file(tmp_path: Path) -> None:
