@@ -142,3 +142,22 @@ def test_truncated_dicom_gives_a_readable_error(tmp_path: Path) -> None:
     (tmp_path / "cut.dcm").write_bytes(data[: len(data) // 2])
     with Project.open(tmp_path) as p, pytest.raises(ImageReadError, match="cut.dcm"):
         read_image(p.image_path(p.stems()[0]))
+
+
+def test_eight_bit_monochrome1_is_inverted_for_the_model_too(tmp_path: Path) -> None:
+    (mr,) = copy_bundled(tmp_path, "MR_small.dcm")
+    ds = pydicom.dcmread(mr)
+    pixels = (ds.pixel_array // 16).clip(0, 255).astype(np.uint8)
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit, ds.PixelRepresentation = 7, 0
+    ds.PixelData = pixels.tobytes()
+    for name in ("WindowCenter", "WindowWidth", "SmallestImagePixelValue", "LargestImagePixelValue"):
+        if name in ds:
+            delattr(ds, name)
+    ds.save_as(tmp_path / "mono2.dcm")
+    ds.PhotometricInterpretation = "MONOCHROME1"
+    ds.save_as(tmp_path / "mono1.dcm")
+    normal, inverted = read_image(tmp_path / "mono2.dcm"), read_image(tmp_path / "mono1.dcm")
+    assert normal.raw.dtype == np.uint8 and normal.window is None
+    np.testing.assert_array_equal(inverted.display, 255 - normal.display)
+    np.testing.assert_allclose(inverted.model_input(), 1.0 - normal.model_input(), atol=1e-6)

@@ -55,14 +55,16 @@ class LoadedImage:
         """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation)."""
         raw = self.raw if self.raw.ndim == 3 else self.raw[:, :, None]
         if raw.dtype == np.uint8:
-            return raw.astype(np.float32) * np.float32(1.0 / 255.0)
-        lo, hi = self.window if self.window is not None else (0.0, 1.0)
-        scale = 1.0 / (hi - lo) if hi > lo else 0.0
-        out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
-        np.clip(out, 0.0, 1.0, out=out)
+            out = raw.astype(np.float32) * np.float32(1.0 / 255.0)
+        else:
+            lo, hi = self.window if self.window is not None else (0.0, 1.0)
+            scale = 1.0 / (hi - lo) if hi > lo else 0.0
+            out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
+            np.clip(out, 0.0, 1.0, out=out)
+            out = np.nan_to_num(out, nan=0.0, copy=False)
         if self.extra.get("invert"):  # MONOCHROME1: the model sees what the screen shows
             np.subtract(1.0, out, out=out)
-        return np.nan_to_num(out, nan=0.0, copy=False)
+        return out
 
 
 def _fail(path: Path, why: str) -> ImageReadError:
