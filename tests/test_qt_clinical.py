@@ -189,3 +189,18 @@ def test_paint_dicom_images_then_export_png_and_dicom_seg(window, qtbot, tmp_pat
     seg = hd.seg.segread(tmp_path / "seg" / "seg" / "ct_multiframe_seg.dcm")
     got = seg.get_pixels_by_source_frame(mf.SOPInstanceUID, [2], combine_segments=True)[0]
     np.testing.assert_array_equal(got, painted["ct_multiframe_z0001"])
+
+
+def test_pixel_value_text_for_16_bit_float_and_colour(tmp_path: Path) -> None:
+    import tifffile
+
+    from resunet_gui.core.imageio import read_image
+    from resunet_gui.qt.window_level import pixel_text
+
+    tifffile.imwrite(tmp_path / "u16.tif", np.full((4, 5), 40000, np.uint16))
+    tifffile.imwrite(tmp_path / "f32.tif", np.full((4, 5), -0.125, np.float32))
+    tifffile.imwrite(tmp_path / "rgb.tif", np.full((4, 5, 3), (1, 2, 3), np.uint8))
+    assert pixel_text(read_image(tmp_path / "u16.tif"), 2.5, 1.5) == "value 40000"
+    assert pixel_text(read_image(tmp_path / "f32.tif"), 0.0, 3.9) == "value -0.125"
+    assert pixel_text(read_image(tmp_path / "rgb.tif"), 4.9, 0.0) == "value 1,2,3"
+    assert pixel_text(read_image(tmp_path / "u16.tif"), 5.0, 0.0) == ""  # outside the image

@@ -19,7 +19,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("next", ("PgDown", "Alt+Right"), "Next image"),
     Shortcut("slice_prev", ("Ctrl+Up",), "Previous slice of a stack (multi-frame DICOM, multi-page TIFF)"),
     Shortcut("slice_next", ("Ctrl+Down",), "Next slice of a stack"),
-    Shortcut("brush", ("B",), "Brush (right button erases)"),
+    Shortcut("brush", ("B",), "Brush (right button erases; on 16-bit/DICOM images it sets the window)"),
     Shortcut("eraser", ("E",), "Eraser"),
     Shortcut("fill", ("G",), "Flood fill"),
     Shortcut("polygon", ("P",), "Polygon (click points; double-click or click the first point)"),
