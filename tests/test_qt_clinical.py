@@ -158,6 +158,9 @@ def test_slices_are_browsed_with_keys_and_the_slider(window, qtbot) -> None:  # 
     qtbot.waitUntil(lambda: window.editor.stem == "ct_multiframe_z0002")
     QTest.keyClick(window.canvas, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.editor.stem == "ct_multiframe_z0001")
+    window.list_view.setFocus()  # the keys work with the image list focused too
+    QTest.keyClick(window.list_view, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.editor.stem == "ct_multiframe_z0000")
     _show(window, qtbot, "CT_small")
     assert not window.stack_slider.isVisible()
 
