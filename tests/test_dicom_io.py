@@ -161,3 +161,16 @@ def test_eight_bit_monochrome1_is_inverted_for_the_model_too(tmp_path: Path) -> 
     assert normal.raw.dtype == np.uint8 and normal.window is None
     np.testing.assert_array_equal(inverted.display, 255 - normal.display)
     np.testing.assert_allclose(inverted.model_input(), 1.0 - normal.model_input(), atol=1e-6)
+
+
+def test_single_frame_classes_are_listed_from_the_file_meta_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(3):
+        shutil.copy(bundled("CT_small.dcm"), tmp_path / f"ct_{i}.dcm")
+
+    def no_header_parse(*_a: object, **_k: object) -> None:
+        raise AssertionError("a CT Image Storage file cannot hold several frames")
+
+    monkeypatch.setattr(dicom_io, "read_info", no_header_parse)
+    with Project.open(tmp_path) as p:
+        assert p.stems() == ["ct_0", "ct_1", "ct_2"]

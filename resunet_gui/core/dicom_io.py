@@ -21,6 +21,19 @@ PREAMBLE = 128
 MAGIC = b"DICM"
 # Objects with pixel data that are not images to annotate (our own SEG export among them).
 NOT_IMAGES = frozenset({"SEG", "RTSTRUCT", "RTPLAN", "SR", "PR", "KO", "REG"})
+# Storage classes whose IODs have no multi-frame module (PS3.3): one image per file, known
+# from the file meta alone, so listing a 1,000-slice CT series skips 1,000 header parses.
+SINGLE_FRAME_CLASSES = frozenset({
+    "1.2.840.10008.5.1.4.1.1.1",  # CR
+    "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1",  # DX
+    "1.2.840.10008.5.1.4.1.1.1.2", "1.2.840.10008.5.1.4.1.1.1.2.1",  # mammography
+    "1.2.840.10008.5.1.4.1.1.1.3", "1.2.840.10008.5.1.4.1.1.1.3.1",  # intra-oral
+    "1.2.840.10008.5.1.4.1.1.2",  # CT
+    "1.2.840.10008.5.1.4.1.1.4",  # MR
+    "1.2.840.10008.5.1.4.1.1.6.1",  # US (single frame)
+    "1.2.840.10008.5.1.4.1.1.7",  # secondary capture
+    "1.2.840.10008.5.1.4.1.1.128",  # PET
+})
 
 
 @dataclass(frozen=True)
@@ -131,6 +144,21 @@ def read_info(path: str | Path) -> DicomInfo:
     """Header facts without reading pixel data (for listing a folder)."""
     path = Path(path)
     return _info(_dcmread(path, pixels=False), path)
+
+
+def listing_frames(path: str | Path) -> int:
+    """Images in the file for a folder listing: the file meta's storage class when it can only
+    hold one frame, else the header's frame count; ImageReadError for non-image objects."""
+    from pydicom.filereader import read_file_meta_info
+
+    path = Path(path)
+    try:
+        sop_class = str(read_file_meta_info(path).get("MediaStorageSOPClassUID", ""))
+    except Exception:  # no or odd file meta: the full header decides
+        sop_class = ""
+    if sop_class in SINGLE_FRAME_CLASSES:
+        return 1
+    return read_info(path).frames
 
 
 def _decode(ds: Any, path: Path, index: int) -> np.ndarray:

@@ -104,14 +104,14 @@ def expand(stem: str, relpath: str, path: Path) -> list[tuple[str, str]]:
             return [(stem, relpath)]
         return [(slice_stem(stem, i), slice_relpath(relpath, i)) for i in range(n)]
     try:
-        info = dicom_io.read_info(path)
+        frames = dicom_io.listing_frames(path)
     except ImageReadError as exc:
         if "not an image" in str(exc) or "no image in it" in str(exc):
             return []
         return [(stem, relpath)]  # listed; opening it shows the reason
-    if info.frames == 1:
+    if frames == 1:
         return [(stem, slice_relpath(relpath, 0))]
-    return [(slice_stem(stem, i), slice_relpath(relpath, i)) for i in range(info.frames)]
+    return [(slice_stem(stem, i), slice_relpath(relpath, i)) for i in range(frames)]
 
 
 def stack_members(relpaths: dict[str, str]) -> dict[str, list[str]]:
