@@ -174,3 +174,14 @@ def test_single_frame_classes_are_listed_from_the_file_meta_alone(
     monkeypatch.setattr(dicom_io, "read_info", no_header_parse)
     with Project.open(tmp_path) as p:
         assert p.stems() == ["ct_0", "ct_1", "ct_2"]
+
+
+def test_header_claiming_a_billion_frames_lists_once_and_fails_readably(tmp_path: Path) -> None:
+    (mr,) = copy_bundled(tmp_path, "MR_small.dcm")
+    ds = pydicom.dcmread(mr)
+    ds.NumberOfFrames = 10**9
+    ds.save_as(mr)
+    with Project.open(tmp_path) as p:
+        assert p.stems() == ["MR_small"]
+        with pytest.raises(ImageReadError, match="claims 1000000000 frames"):
+            read_image(p.image_path("MR_small"))

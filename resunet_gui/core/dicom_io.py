@@ -18,6 +18,7 @@ import numpy as np
 from resunet_gui.core.errors import ImageReadError
 
 PREAMBLE = 128
+MAX_FRAMES = 100_000  # a header claiming more is hostile or corrupt (the listing has one entry each)
 MAGIC = b"DICM"
 # Objects with pixel data that are not images to annotate (our own SEG export among them).
 NOT_IMAGES = frozenset({"SEG", "RTSTRUCT", "RTPLAN", "SR", "PR", "KO", "REG"})
@@ -128,6 +129,8 @@ def _info(ds: Any, path: Path, index: int = 0) -> DicomInfo:
         frames = int(ds.get("NumberOfFrames") or 1)
     except (AttributeError, TypeError, ValueError):
         raise _fail(path, "no image in it (Rows/Columns missing)") from None
+    if frames > MAX_FRAMES or frames > path.stat().st_size:  # every frame takes at least a byte
+        raise _fail(path, f"its header claims {frames} frames, more than the file can hold")
     modality = str(ds.get("Modality", "") or "")
     if modality in NOT_IMAGES:
         raise _fail(path, f"it is a {modality} object, not an image")
