@@ -213,7 +213,7 @@ def check_export(fmt: str, src: Path, out: Path, mode: str = "rle") -> float:
 
 
 def test_all_six_formats_are_registered() -> None:
-    assert set(formats()) == {"png", "coco", "yolo", "voc", "nifti", "labelme"}
+    assert set(formats()) == {"png", "coco", "yolo", "voc", "nifti", "labelme", "dicom_seg"}
 
 
 @pytest.mark.parametrize("fmt,mode", [("png", "rle"), ("coco", "rle"), ("coco", "polygon"),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from resunet_gui.cli.progress import ProgressBar
 
-FORMAT_NAMES = ("coco", "yolo", "voc", "png", "nifti", "labelme")
+FORMAT_NAMES = ("coco", "yolo", "voc", "png", "nifti", "labelme", "dicom_seg")
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:

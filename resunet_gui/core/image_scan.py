@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from resunet_gui.core import imageio
+from resunet_gui.core import imageio, stacks
 
 _EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
 _ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
@@ -27,7 +27,7 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
     Uses directory entries only (no stat except for symlinks): fast on 10,000 files.
     """
     found: dict[str, str] = {}
-    collisions, undecodable, odd, broken = [], [], [], []
+    collisions, undecodable, odd, broken, not_images = [], [], [], [], []
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -51,7 +51,10 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
                 continue
             stem, suffix = os.path.splitext(name)
             if suffix.lower() not in imageio.IMAGE_SUFFIXES:
-                continue
+                if not (stacks.maybe_dicom_name(name) and e.is_file()
+                        and stacks.is_dicom_file(Path(e.path))):
+                    continue
+                stem = name  # an extensionless or UID-named DICOM file keeps every dot
             if e.is_symlink() and not e.is_file():
                 broken.append(rel)
                 continue
@@ -60,7 +63,12 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
                 continue
             if _ODD_CHARS.search(name) or name != name.strip():
                 odd.append(rel)
-            found[stem] = rel
+            if stacks.may_hold_slices(name) and e.is_file():  # header read: slices per file
+                items = stacks.expand(stem, rel, Path(e.path))
+                not_images.extend([] if items else [rel])
+                found.update((s, r) for s, r in items if s not in found)
+            else:
+                found[stem] = rel
     warnings = []
     if collisions:
         warnings.append(summarize_names("images skipped because another image has the same name", collisions))
@@ -68,6 +76,9 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
         warnings.append(summarize_names("files skipped: their names are not valid text", undecodable))
     if broken:
         warnings.append(summarize_names("images skipped: broken links", broken))
+    if not_images:
+        warnings.append(summarize_names("DICOM files skipped: they hold no image to annotate "
+                                        "(segmentations, structure sets, reports)", not_images))
     if odd:
         warnings.append(summarize_names("image names with characters other programs may reject", odd))
     return dict(sorted(found.items())), warnings

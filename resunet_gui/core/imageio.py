@@ -14,10 +14,11 @@ import cv2
 import numpy as np
 import tifffile
 
+from resunet_gui.core import dicom_io, stacks
 from resunet_gui.core.errors import ImageReadError
 from resunet_gui.core.png_palette import is_palette_png, palette_as_gray
 
-IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
 MAX_SIDE = 30000
 PERCENTILE_WINDOW = (0.5, 99.5)
 _WINDOW_SAMPLES = 1 << 20  # percentiles on at most ~1M values: fast on any image size
@@ -54,12 +55,16 @@ class LoadedImage:
         """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation)."""
         raw = self.raw if self.raw.ndim == 3 else self.raw[:, :, None]
         if raw.dtype == np.uint8:
-            return raw.astype(np.float32) * np.float32(1.0 / 255.0)
-        lo, hi = self.window if self.window is not None else (0.0, 1.0)
-        scale = 1.0 / (hi - lo) if hi > lo else 0.0
-        out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
-        np.clip(out, 0.0, 1.0, out=out)
-        return np.nan_to_num(out, nan=0.0, copy=False)
+            out = raw.astype(np.float32) * np.float32(1.0 / 255.0)
+        else:
+            lo, hi = self.window if self.window is not None else (0.0, 1.0)
+            scale = 1.0 / (hi - lo) if hi > lo else 0.0
+            out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
+            np.clip(out, 0.0, 1.0, out=out)
+            out = np.nan_to_num(out, nan=0.0, copy=False)
+        if self.extra.get("invert"):  # MONOCHROME1: the model sees what the screen shows
+            np.subtract(1.0, out, out=out)
+        return out
 
 
 def _fail(path: Path, why: str) -> ImageReadError:
@@ -87,8 +92,10 @@ def _kind(head: bytes) -> str | None:
         return "jpeg"
     if head.startswith(b"BM"):
         return "bmp"
-    if head[:4] in _TIFF_MAGICS:
+    if head[:4] in _TIFF_MAGICS and not dicom_io.has_magic(head):  # some preambles say TIFF
         return "tiff"
+    if dicom_io.has_magic(head):
+        return "dicom"
     return None
 
 
@@ -171,6 +178,9 @@ def _header_size(path: Path, head: bytes, kind: str) -> tuple[int, int]:
         else:
             w, h = struct.unpack("<ii", head[18:26])
         return abs(h), abs(w)
+    if kind == "dicom":
+        info = dicom_io.read_info(path)
+        return info.rows, info.columns
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
@@ -190,6 +200,9 @@ def _check_size(path: Path, h: int, w: int) -> tuple[int, int]:
 def image_size(path: str | Path) -> tuple[int, int]:
     """(height, width) from the file header only; raises ImageReadError for bad files."""
     path = Path(path)
+    sliced = stacks.split_slice_path(path)
+    if sliced is not None:
+        return _check_size(path, *_slice_size(*sliced))
     head = _read_head(path)
     if not head:
         raise _fail(path, "file is empty")
@@ -328,9 +341,15 @@ def _read_checked(path: Path) -> tuple[bytes, str | None]:
 
 
 def read_image(path: str | Path) -> LoadedImage:
-    """Decode PNG/JPEG/BMP/TIFF (first page), applying JPEG EXIF orientation."""
+    """Decode PNG/JPEG/BMP/TIFF (first page)/DICOM (first frame) or one slice of a stack
+    (a ``stacks`` slice path), applying JPEG EXIF orientation."""
     path = Path(path)
+    sliced = stacks.split_slice_path(path)
+    if sliced is not None:
+        return _read_slice(path, *sliced)
     data, kind = _read_checked(path)
+    if kind == "dicom":
+        return _read_slice(path, path, 0)
     try:
         arr = _decode(path, data, kind)
     except MemoryError:
@@ -342,6 +361,41 @@ def read_image(path: str | Path) -> LoadedImage:
     window = None if raw.dtype == np.uint8 else percentile_window(raw)
     return LoadedImage(path=path, raw=raw, display=_display(raw, window), dtype=raw.dtype,
                        channels=1 if raw.ndim == 2 else 3, window=window, had_alpha=had_alpha)
+
+
+def _slice_size(file: Path, index: int) -> tuple[int, int]:
+    if stacks.is_dicom_file(file):
+        info = dicom_io.read_info(file)
+        if not 0 <= index < info.frames:
+            raise _fail(file, f"it has {info.frames} frame(s); frame {index + 1} does not exist")
+        return info.rows, info.columns
+    return stacks.tiff_slice_size(file, index)
+
+
+def _read_slice(path: Path, file: Path, index: int) -> LoadedImage:
+    """One DICOM frame (modality units, header window, MONOCHROME1 inverted) or TIFF page."""
+    _check_size(path, *_slice_size(file, index))
+    extra: dict = {"stack_file": file, "slice": index}
+    window = None
+    if stacks.is_dicom_file(file):
+        arr, info = dicom_io.read_frame(file, index)
+        window = info.window
+        extra.update(invert=info.invert, units=info.units, modality=info.modality)
+    else:
+        arr = stacks.read_tiff_slice(file, index)
+    raw, had_alpha = _to_channels(path, arr)
+    if raw.dtype.kind not in "uif":
+        raise _fail(path, f"unsupported pixel type {raw.dtype}")
+    if raw.dtype == np.uint8:
+        window = None
+    elif window is None:
+        window = percentile_window(raw)
+    display = _display(raw, window)
+    if extra.get("invert"):
+        np.subtract(255, display, out=display)
+    return LoadedImage(path=path, raw=raw, display=display, dtype=raw.dtype,
+                       channels=1 if raw.ndim == 2 else 3, window=window, had_alpha=had_alpha,
+                       extra=extra)
 
 
 def read_mask(path: str | Path) -> np.ndarray:

@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from resunet_gui.core.errors import ExportError
+from resunet_gui.core.imageio import read_image
+from resunet_gui.core.stacks import slice_as_tiff, split_slice_path
 from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
@@ -143,7 +145,10 @@ class Writer(ABC):
         self.put_text(rel, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
 
     def put_copy(self, rel: str, src: Path) -> None:
-        """Copy a file byte for byte, hashing it on the way."""
+        """Copy a file byte for byte, hashing it on the way (a slice of a stack: its pixels)."""
+        if split_slice_path(src) is not None:
+            self.put_bytes(rel, slice_as_tiff(read_image(src).raw))
+            return
         digest = hashlib.sha256()
         with open(src, "rb") as fin, open(self._target(rel), "wb") as fout:
             while chunk := fin.read(1 << 20):

@@ -26,7 +26,7 @@ from .base import unique_names as _unique_names
 from .manifest import ManifestImage, build_manifest, write_manifest
 from .split import SplitRecord, assign_splits, select, split_counts
 
-_BUILTIN = ("png_masks", "coco", "yolo", "voc", "nifti", "labelme")
+_BUILTIN = ("png_masks", "coco", "yolo", "voc", "nifti", "labelme", "dicom_seg")
 WRITERS: dict[str, type[Writer]] = {}
 W = TypeVar("W", bound=type[Writer])
 Progress = Callable[[int, int], None]

@@ -33,6 +33,8 @@ def install_actions(w: Any) -> dict[str, QAction]:
     a("open", "Open folder...", lambda: w.choose_folder())
     a("prev", "Previous", lambda: w.step(-1))
     a("next", "Next", lambda: w.step(1))
+    a("slice_prev", "Previous slice", lambda: w.stack_slider.step(-1))
+    a("slice_next", "Next slice", lambda: w.stack_slider.step(1))
     for tool in Tool:
         a(tool.value, tool.value.capitalize(), lambda _=False, t=tool: w.tools.set_tool(t),
           checkable=True)

@@ -6,7 +6,7 @@ cursor and in-canvas error messages live here.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -95,6 +95,7 @@ class CanvasView(QGraphicsView):
         self.scene().addItem(self.message)
 
         self.handler: PointerHandler | None = None
+        self.window_drag: Any = None  # window_level.WindowLevelDrag: offered the mouse first
         self._brush_radius = 8.0
         self._space_down = False
         self._pan_anchor: QPointF | None = None
@@ -204,6 +205,8 @@ class CanvasView(QGraphicsView):
             self._pan_anchor = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
+        if self.window_drag is not None and self.window_drag.press(event.position(), event.button()):
+            return
         if self.handler is not None and self._image_size is not None:
             self.handler.press(self.mapToScene(event.position().toPoint()),
                                event.button(), event.modifiers())
@@ -216,6 +219,8 @@ class CanvasView(QGraphicsView):
         pos = self.mapToScene(event.position().toPoint())
         self._place_cursor(pos)
         self.cursorMoved.emit(pos.x(), pos.y())
+        if self.window_drag is not None and self.window_drag.move(event.position()):
+            return
         if self.handler is not None and self._image_size is not None:
             self.handler.move(pos, event.buttons())
 
@@ -223,6 +228,8 @@ class CanvasView(QGraphicsView):
         if self._pan_anchor is not None:
             self._pan_anchor = None
             self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            return
+        if self.window_drag is not None and self.window_drag.release(event.position(), event.button()):
             return
         if self.handler is not None and self._image_size is not None:
             self.handler.release(self.mapToScene(event.position().toPoint()), event.button())

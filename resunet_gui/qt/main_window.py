@@ -36,8 +36,10 @@ from resunet_gui.qt.panels import SuggestPanel, ViewPanel
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
+from resunet_gui.qt.stack_slider import StackSlider
 from resunet_gui.qt.suggestions import SuggestionController
 from resunet_gui.qt.tool_controller import Tool, ToolController
+from resunet_gui.qt.window_level import WindowLevelDrag, pixel_text, render
 
 
 class MainWindow(QMainWindow):
@@ -54,6 +56,10 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView()
         self.tools = ToolController(self)
         self.canvas.handler = self.tools
+        self.window_level = WindowLevelDrag(self._window_changed)
+        self.canvas.window_drag = self.window_level
+        self.stack_slider = StackSlider()
+        self._stacks: dict[str, list[str]] = {}
         self.setCentralWidget(self.canvas)
         self.images = ImageListModel(self)
         self.filter = ImageFilterModel(self)
@@ -88,6 +94,7 @@ class MainWindow(QMainWindow):
         rl.setContentsMargins(2, 2, 2, 2)
         rl.addWidget(QLabel("Classes"))
         rl.addWidget(self.palette_widget)
+        rl.addWidget(self.stack_slider)
         rl.addWidget(self.view_panel)
         rl.addWidget(self.suggest_panel)
         rl.addStretch(1)
@@ -136,6 +143,7 @@ class MainWindow(QMainWindow):
         self.view_panel.suggestionToggled.connect(self.canvas.suggestion_layer.setVisible)
         self.view_panel.uncertaintyToggled.connect(self.suggestions.show_uncertainty)
         self.view_panel.windowChanged.connect(self._window_changed)
+        self.stack_slider.stemChosen.connect(self.select_stem)
         self.suggest_panel.autoSuggestToggled.connect(self._auto_suggest_pref)
         self.status_filter.currentIndexChanged.connect(
             lambda _i: self.filter.set_status_filter(self.status_filter.currentData()))
@@ -183,6 +191,9 @@ class MainWindow(QMainWindow):
         from resunet_gui.core.imageio import read_image
 
         stems = project.stems()
+        from resunet_gui.core.stacks import stack_members
+
+        self._stacks = stack_members({s: project.entry(s).relpath for s in stems})
         self.images.set_project(stems, {s: project.entry(s).status for s in stems},
                                 project.image_path, read_image)
         self.palette_widget.set_classes(list(project.classes))
@@ -251,8 +262,11 @@ class MainWindow(QMainWindow):
             self._suggestion_shown(stem)
         self.tools.set_document(doc)
         window = getattr(image, "window", None)
-        self.view_panel.set_window_range(
-            (float(image.raw.min()), float(image.raw.max())) if window else None, window)
+        data_range = (float(image.raw.min()), float(image.raw.max()))
+        self.view_panel.set_window_range(data_range if window else None, window)
+        self.view_panel.presets.setVisible(image.extra.get("units") == "HU")
+        self.window_level.set_image(window, data_range)
+        self.stack_slider.show_stack(self._stacks.get(stem, []), stem)
         self.statusBar().showMessage(f"{stem}: {image.shape[1]}x{image.shape[0]} "
                                      f"{image.dtype}", 4000)
         self.suggestions.image_shown(stem)
@@ -327,9 +341,9 @@ class MainWindow(QMainWindow):
         image = self.editor.image
         if image is None or getattr(image, "window", None) is None:
             return
-        from resunet_gui.qt.panels import window_display
-
-        self._wl_display = window_display(image.raw, low, high)
+        self.window_level.set_window(low, high)
+        self.view_panel.show_window(low, high)
+        self._wl_display = render(image, low, high)
         self.canvas.image_layer.set_array(self._wl_display)
 
     def _tool_changed(self, name: str) -> None:
@@ -346,7 +360,8 @@ class MainWindow(QMainWindow):
     def _cursor_moved(self, x: float, y: float) -> None:
         size = self.canvas.image_size
         if size is not None and 0 <= x < size[1] and 0 <= y < size[0]:
-            self.pos_label.setText(f"x {int(x)}  y {int(y)}  zoom {self.canvas.scale_factor:.2f}")
+            value = pixel_text(self.editor.image, x, y) if self.editor.image is not None else ""
+            self.pos_label.setText(f"x {int(x)}  y {int(y)}  {value}  zoom {self.canvas.scale_factor:.2f}")
 
     # ---- drag and drop / close -------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resunet_gui.qt.window_level import PresetBox
+
 WL_STEPS = 1000
 
 
@@ -68,6 +70,9 @@ class ViewPanel(QGroupBox):
         wl.setContentsMargins(0, 0, 0, 0)
         wl.addRow("Black", self.level_low)
         wl.addRow("White", self.level_high)
+        self.presets = PresetBox()
+        self.presets.presetChosen.connect(self.windowChanged)
+        wl.addRow("Window", self.presets)
         self.level_box.setVisible(False)
         self._range = (0.0, 1.0)
         self._wl_timer = QTimer(self)  # coalesce slider drags: one recompute per 60 ms
@@ -87,6 +92,13 @@ class ViewPanel(QGroupBox):
             return
         self._range = (float(data_range[0]), float(max(data_range[1], data_range[0] + 1e-6)))
         for slider, value in ((self.level_low, window[0]), (self.level_high, window[1])):
+            slider.blockSignals(True)
+            slider.setValue(self._to_slider(value))
+            slider.blockSignals(False)
+
+    def show_window(self, low: float, high: float) -> None:
+        """Move the sliders to a window set elsewhere (right-drag, preset) without re-emitting."""
+        for slider, value in ((self.level_low, low), (self.level_high, high)):
             slider.blockSignals(True)
             slider.setValue(self._to_slider(value))
             slider.blockSignals(False)

@@ -17,7 +17,9 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("open", ("Ctrl+O",), "Open a folder"),
     Shortcut("prev", ("PgUp", "Alt+Left"), "Previous image"),
     Shortcut("next", ("PgDown", "Alt+Right"), "Next image"),
-    Shortcut("brush", ("B",), "Brush (right button erases)"),
+    Shortcut("slice_prev", ("Ctrl+Up",), "Previous slice of a stack (multi-frame DICOM, multi-page TIFF)"),
+    Shortcut("slice_next", ("Ctrl+Down",), "Next slice of a stack"),
+    Shortcut("brush", ("B",), "Brush (right button erases; on 16-bit/DICOM images it sets the window)"),
     Shortcut("eraser", ("E",), "Eraser"),
     Shortcut("fill", ("G",), "Flood fill"),
     Shortcut("polygon", ("P",), "Polygon (click points; double-click or click the first point)"),
@@ -40,6 +42,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 EXTRA_HELP = (
     ("1 ... 9", "Select the class with that key"),
     ("Space + drag, middle button", "Pan"),
+    ("Right-drag (16-bit, float, DICOM)", "Window/level: left-right = width, up-down = level"),
     ("Escape", "Cancel an unfinished polygon or lasso"),
 )
 
