@@ -3,7 +3,6 @@ CT, window/level by right-drag and presets, HU under the cursor, slices by slide
 painting, then PNG and DICOM SEG exports read back (SEG with highdicom)."""
 from __future__ import annotations
 
-import ctypes
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +18,6 @@ from resunet_gui.qt.settings import Preferences
 from tests.dicom_samples import copy_bundled, write_enhanced_ct
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-def _hold_spare_references_to_true(count: int = 1 << 16) -> None:
-    """PySide6 6.12 drops one reference to ``True`` per ``Signal.emit`` called from Python;
-    this file alone (few modules loaded, so few real references) otherwise ends pytest with
-    "bool_dealloc" at exit. The spare references are never released."""
-    ctypes.pythonapi.Py_IncRef.argtypes = [ctypes.py_object]
-    for _ in range(count):
-        ctypes.pythonapi.Py_IncRef(True)
-
-
-_hold_spare_references_to_true()
 
 
 @pytest.fixture
@@ -138,8 +125,7 @@ def _mr_presets_hidden_and_header_window_used(window, qtbot) -> None:  # noqa: A
 
 
 def test_window_level_right_drag_presets_and_hounsfield_readout(window, qtbot) -> None:  # noqa: ANN001
-    """One window for the four checks: every window built and image shown costs Python
-    signal emissions, and PySide6 6.12 leaks a reference to True per emission."""
+    """One window for the four checks: building a window is the slow part of these tests."""
     _right_drag_changes_the_window_and_not_the_labels(window, qtbot)
     _status_bar_shows_hounsfield_units_under_the_cursor(window, qtbot)
     _ct_lung_preset_shows_air_grey_instead_of_black(window, qtbot)

@@ -62,9 +62,8 @@ def pixel_text(image: Any, x: float, y: float) -> str:
 class WindowLevelDrag:
     """The right-drag gesture; the canvas offers it every press/move/release first.
 
-    It calls ``on_window(low, high)`` per mouse move rather than emitting a signal: with
-    PySide6 6.12 every ``Signal.emit`` from Python drops a reference to ``True``, and a
-    few thousand drag events end the process with "bool_dealloc" at exit.
+    It calls ``on_window(low, high)`` per mouse move: the window that owns the canvas is
+    its only listener, so a plain callback is enough.
     """
 
     def __init__(self, on_window: Callable[[float, float], None]) -> None:
