@@ -21,13 +21,25 @@ def summarize_names(what: str, names: list[str]) -> str:
     return f"{len(names)} {what}: {shown}{more}"
 
 
+def _dir_key(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder (following links), None when it cannot be read."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[str, str], list[str]]:
     """stem -> path relative to ``root`` (posix) for every image file, plus warnings.
 
-    Uses directory entries only (no stat except for symlinks): fast on 10,000 files.
+    Uses directory entries only (no stat except for symlinks and folders): fast on 10,000
+    files. Link loops, links back to a folder already listed, and FIFOs/devices named like
+    images are skipped with a warning: nothing here ever blocks or raises on a bad entry.
     """
     found: dict[str, str] = {}
-    collisions, undecodable, odd, broken = [], [], [], []
+    collisions, undecodable, odd, broken, loops, special = [], [], [], [], [], []
+    seen_dirs = {_dir_key(root)}
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -45,15 +57,25 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
             except UnicodeEncodeError:
                 undecodable.append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
                 continue
-            if e.is_dir():
+            try:
+                is_dir, is_file = e.is_dir(), e.is_file()
+            except OSError:  # ELOOP: a link that leads back to itself
+                loops.append(rel)
+                continue
+            if is_dir:
                 if recursive and not (prefix == "" and name in skip):
+                    key = _dir_key(Path(e.path))
+                    if key is None or key in seen_dirs:
+                        loops.append(rel + "/")
+                        continue
+                    seen_dirs.add(key)
                     stack.append((Path(e.path), rel + "/"))
                 continue
             stem, suffix = os.path.splitext(name)
             if suffix.lower() not in imageio.IMAGE_SUFFIXES:
                 continue
-            if e.is_symlink() and not e.is_file():
-                broken.append(rel)
+            if not is_file:
+                (broken if e.is_symlink() else special).append(rel)
                 continue
             if stem in found:
                 collisions.append(f"{rel} (same name as {found[stem]})")
@@ -68,6 +90,12 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
         warnings.append(summarize_names("files skipped: their names are not valid text", undecodable))
     if broken:
         warnings.append(summarize_names("images skipped: broken links", broken))
+    if loops:
+        warnings.append(summarize_names("entries skipped: links that loop back on themselves "
+                                        "or to a folder already listed", loops))
+    if special:
+        warnings.append(summarize_names("images skipped: not regular files (pipes, devices)",
+                                        special))
     if odd:
         warnings.append(summarize_names("image names with characters other programs may reject", odd))
     return dict(sorted(found.items())), warnings
