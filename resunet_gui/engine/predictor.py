@@ -24,6 +24,7 @@ from resunet_gui.core.types import Normalization
 from resunet_gui.engine.device import resolve_device
 
 log = logging.getLogger(__name__)
+_FINISH_ROWS = 256  # rows per band when turning probabilities into mask and entropy
 
 
 class Cancelled(Exception):  # noqa: N818 - a control-flow signal, not a failure
@@ -177,13 +178,16 @@ class Predictor:
 
     # -- internals ------------------------------------------------------------------------------
     def _finish(self, probs: torch.Tensor, tile: int, device: torch.device) -> Prediction:
-        k = probs.shape[0]
+        k, h = probs.shape[0], probs.shape[1]
         entropy = torch.zeros(probs.shape[1:])
-        if k > 1:  # class by class: one HxW temporary instead of a KxHxW one
-            for c in range(k):
-                entropy.sub_(torch.special.xlogy(probs[c], probs[c]))
+        mask = torch.empty(probs.shape[1:], dtype=torch.uint8)
+        for r in range(0, h, _FINISH_ROWS):  # by row bands: temporaries stay band-sized
+            band = probs[:, r:r + _FINISH_ROWS]
+            mask[r:r + _FINISH_ROWS] = band.argmax(0)
+            for c in range(k if k > 1 else 0):
+                entropy[r:r + _FINISH_ROWS].sub_(torch.special.xlogy(band[c], band[c]))
+        if k > 1:
             entropy.div_(math.log(k)).clamp_(0.0, 1.0)
-        mask = probs.argmax(0).to(torch.uint8)
         return Prediction(probs=probs.numpy(), mask=mask.numpy(),
                           uncertainty=float(entropy.mean()), entropy=entropy.numpy(),
                           tile=tile, device=str(device))
