@@ -117,7 +117,8 @@ class Project:
             self._set_read_only("opened read-only: the folder is read-only (no write permission)")
             return
         try:
-            check_dir_not_link(self.state_dir)
+            for folder in (self.state_dir, self.models_dir, self.state_dir / "journal"):
+                check_dir_not_link(folder)
             self.state_dir.mkdir(exist_ok=True)
             busy = self._lock.acquire()
         except UnsafeFileError as exc:
@@ -388,13 +389,17 @@ class Project:
         """Make the state durable: log changed entries, or rewrite project.json when more
         changed or the log is long (a full write is refused if another program rewrote it)."""
         self._check_writable()
-        if (self._needs_full or self._log.needs_reset
-                or self._log.records + len(self._dirty_stems) > COMPACT_EVERY):
-            self._write_full()
-        elif self._dirty_stems:
-            self._log.append([(s, entry_to_json(self._entries[s])) for s in sorted(self._dirty_stems)])
-        self._dirty_stems.clear()
-        self._dirty = False
+        stems, self._dirty_stems = self._dirty_stems, set()  # edits from now on: next save
+        try:
+            if (self._needs_full or self._log.needs_reset
+                    or self._log.records + len(stems) > COMPACT_EVERY):
+                self._write_full()
+            elif stems:
+                self._log.append([(s, entry_to_json(self._entries[s])) for s in sorted(stems)])
+        except BaseException:
+            self._dirty_stems |= stems  # still unsaved: the next save retries them
+            raise
+        self._dirty = bool(self._dirty_stems)
 
     def _write_full(self) -> None:
         """Rewrite project.json with everything, then empty the log it now contains."""

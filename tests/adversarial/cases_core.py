@@ -92,14 +92,21 @@ def journal_dev_zero(arena: Arena) -> None:
         EditSession(p, "b", autosave_delay_s=60)  # StorageError: a clean refusal
 
 
-@case("journal folder is a symlink to a folder outside, then a stroke")
+@case("journal folder is a symlink to a folder outside")
 def journal_dir_symlink(arena: Arena) -> None:
     _first_open(arena)
     (arena.state_dir / "journal").symlink_to(arena.outside)
     with _opened(arena) as p:
-        session = EditSession(p, "b", autosave_delay_s=60)
-        arena.paint(session, "b", BBox(2, 2, 8, 8), 1)
-        assert session.close()
+        assert p.read_only and "journal" in (p.read_only_reason or "")
+        p.journal.append("b", BBox(0, 0, 2, 2), np.ones((2, 2), np.uint8))
+
+
+@case("models folder is a symlink to a folder outside")
+def models_dir_symlink(arena: Arena) -> None:
+    arena.state_dir.mkdir()
+    (arena.state_dir / "models").symlink_to(arena.outside)
+    with _opened(arena) as p:
+        assert p.read_only and "models" in (p.read_only_reason or "")
 
 
 @case("project.json is a symlink to a file outside")
