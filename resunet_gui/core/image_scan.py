@@ -12,6 +12,14 @@ from resunet_gui.core import imageio
 
 _EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
 _ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
+_SKIPPED = {  # kind -> warning text, in the order the warnings are shown
+    "collision": "images skipped because another image has the same name",
+    "undecodable": "files skipped: their names are not valid text",
+    "broken": "images skipped: broken links",
+    "loop": "entries skipped: links that loop back on themselves or to a folder already listed",
+    "special": "images skipped: not regular files (pipes, devices)",
+    "odd": "image names with characters other programs may reject",
+}
 
 
 def summarize_names(what: str, names: list[str]) -> str:
@@ -38,7 +46,7 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
     images are skipped with a warning: nothing here ever blocks or raises on a bad entry.
     """
     found: dict[str, str] = {}
-    collisions, undecodable, odd, broken, loops, special = [], [], [], [], [], []
+    skipped: dict[str, list[str]] = {kind: [] for kind in _SKIPPED}
     seen_dirs = {_dir_key(root)}
     stack = [(root, "")]
     while stack:
@@ -55,18 +63,18 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
             try:
                 rel.encode("utf-8")
             except UnicodeEncodeError:
-                undecodable.append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+                skipped["undecodable"].append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
                 continue
             try:
                 is_dir, is_file = e.is_dir(), e.is_file()
             except OSError:  # ELOOP: a link that leads back to itself
-                loops.append(rel)
+                skipped["loop"].append(rel)
                 continue
             if is_dir:
                 if recursive and not (prefix == "" and name in skip):
                     key = _dir_key(Path(e.path))
                     if key is None or key in seen_dirs:
-                        loops.append(rel + "/")
+                        skipped["loop"].append(rel + "/")
                         continue
                     seen_dirs.add(key)
                     stack.append((Path(e.path), rel + "/"))
@@ -75,27 +83,13 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
             if suffix.lower() not in imageio.IMAGE_SUFFIXES:
                 continue
             if not is_file:
-                (broken if e.is_symlink() else special).append(rel)
+                skipped["broken" if e.is_symlink() else "special"].append(rel)
                 continue
             if stem in found:
-                collisions.append(f"{rel} (same name as {found[stem]})")
+                skipped["collision"].append(f"{rel} (same name as {found[stem]})")
                 continue
             if _ODD_CHARS.search(name) or name != name.strip():
-                odd.append(rel)
+                skipped["odd"].append(rel)
             found[stem] = rel
-    warnings = []
-    if collisions:
-        warnings.append(summarize_names("images skipped because another image has the same name", collisions))
-    if undecodable:
-        warnings.append(summarize_names("files skipped: their names are not valid text", undecodable))
-    if broken:
-        warnings.append(summarize_names("images skipped: broken links", broken))
-    if loops:
-        warnings.append(summarize_names("entries skipped: links that loop back on themselves "
-                                        "or to a folder already listed", loops))
-    if special:
-        warnings.append(summarize_names("images skipped: not regular files (pipes, devices)",
-                                        special))
-    if odd:
-        warnings.append(summarize_names("image names with characters other programs may reject", odd))
+    warnings = [summarize_names(_SKIPPED[kind], names) for kind, names in skipped.items() if names]
     return dict(sorted(found.items())), warnings
