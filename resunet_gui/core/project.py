@@ -182,8 +182,8 @@ class Project:
                 self.warnings.append(f"project state not saved yet: {exc}")
 
     def _load_classes(self, state: ProjectState) -> None:
-        """classes.json (dataset layout) is the source of truth: edits to it after the first
-        open are picked up with a warning; project.json keeps a copy for plain folders."""
+        """In the dataset layout classes.json is the source of truth: edits to it after the
+        first open are picked up with a warning. In a plain folder project.json wins."""
         classes_file = self.folder / "classes.json"
         if state.classes is not None:
             self.classes, self.ignore_index = state.classes, state.ignore_index
@@ -192,6 +192,8 @@ class Project:
         if state.classes is None:
             self.classes, self.ignore_index = load_classes_file(classes_file)
             return
+        if self.layout != "dataset":
+            return  # the app never writes a plain folder's classes.json: project.json wins
         try:
             edited = load_classes_file(classes_file)
         except ProjectError as exc:
