@@ -186,3 +186,54 @@ def test_kill_9_during_appends_leaves_a_replayable_prefix(tmp_path):
         assert n >= acked + 1  # every acknowledged append survived (earlier runs add more)
         assert len(np.unique(mask)) == 1  # a whole record, never a partial patch
         Journal(folder).clear("s")
+
+
+def test_a_damaged_journal_is_kept_and_says_how_many_strokes_survived(tmp_path):
+    j = Journal(tmp_path / "j")
+    steps, states = _edits(5)
+    for bbox, patch in steps:
+        j.append("a", bbox, patch)
+    j.close()
+    path = j.path_for("a")
+    data = bytearray(path.read_bytes())
+    sizes = []  # end offsets of the records, to damage the third one in its middle
+    head = journal_mod._parse_header(bytes(data))
+    for end, _bbox, _patch in journal_mod._records(bytes(data), head[1]):
+        sizes.append(end)
+    data[(sizes[1] + sizes[2]) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    j2 = Journal(tmp_path / "j")
+    mask = np.zeros((64, 80), np.uint8)
+    assert j2.replay("a", mask) == 2
+    np.testing.assert_array_equal(mask, states[2])
+    assert "2 stroke(s) were recovered" in j2.damage["a"]
+    kept = list(path.parent.glob(path.name + journal_mod.DAMAGED + "*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == bytes(data)
+    assert j2.pending() == ["a"]  # the copy is not mistaken for a journal
+
+
+def test_a_torn_tail_is_not_reported_as_damage(tmp_path):
+    j = Journal(tmp_path / "j")
+    steps, _ = _edits(3)
+    for bbox, patch in steps:
+        j.append("a", bbox, patch)
+    j.close()
+    path = j.path_for("a")
+    path.write_bytes(path.read_bytes()[:-5])  # a kill mid-append
+    j2 = Journal(tmp_path / "j")
+    assert j2.replay("a", np.zeros((64, 80), np.uint8)) == 2 and "a" not in j2.damage
+
+
+def test_a_journal_that_is_a_link_is_never_read_or_written(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    j = Journal(tmp_path / "j")
+    (tmp_path / "j").mkdir()
+    j.path_for("a").symlink_to(victim)
+    with pytest.raises(StorageError, match="symbolic link"):
+        j.append("a", BBox(0, 0, 1, 1), np.ones((1, 1), np.uint8))
+    with pytest.raises(StorageError, match="symbolic link"):
+        j.replay("a", np.zeros((4, 4), np.uint8))
+    j.path_for("b").symlink_to("/dev/zero")
+    assert j.pending() == [] and j.problems
+    assert victim.read_bytes() == b"precious"

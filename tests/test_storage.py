@@ -194,3 +194,24 @@ def test_debouncer_pokes_from_many_threads_never_run_concurrently():
     d.flush()
     time.sleep(0.05)
     assert max(overlaps) == 1 and count[0] >= 1 and not d.pending
+
+
+def test_a_live_export_staging_folder_is_not_cleaned_but_a_stale_one_is(tmp_path):
+    import os
+    import time
+
+    from resunet_gui.core.project import Project
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    live = folder / ".out.tmp-0123abcd"
+    stale = folder / ".out.tmp-89abcdef"
+    for staging in (live, stale):
+        (staging / "labels").mkdir(parents=True)
+        (staging / "labels" / "a.txt").write_text("x")
+    old = time.time() - 7200
+    for p in (stale / "labels" / "a.txt", stale / "labels", stale):
+        os.utime(p, (old, old))
+    Project.open(folder).close()
+    assert live.is_dir() and not stale.exists()

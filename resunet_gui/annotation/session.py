@@ -80,10 +80,12 @@ class EditSession:
 
     @property
     def recovery_message(self) -> str | None:
+        damage = getattr(self._journal, "damage", {}).get(self.stem)
         if not self.recovered_steps:
-            return None
-        return (f"Recovered {self.recovered_steps} unsaved edit(s) of {self.stem} "
+            return damage
+        text = (f"Recovered {self.recovered_steps} unsaved edit(s) of {self.stem} "
                 "from the journal after an unexpected exit.")
+        return text if damage is None else f"{text} Note: {damage}."
 
     @property
     def has_unsaved(self) -> bool:

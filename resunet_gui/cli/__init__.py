@@ -74,5 +74,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"error: {exc.strerror or exc} ({getattr(exc, 'filename', '') or ''})", file=sys.stderr)
+        where = exc.filename or "no file named by the system"  # never an empty "()"
+        print(f"error: {exc.strerror or exc} ({where})", file=sys.stderr)
         return 2

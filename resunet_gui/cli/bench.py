@@ -1,7 +1,8 @@
 """``resunet-gui bench``: one entry for the benchmarks, each in its own module.
 
 ``--json`` (default) model speed (bench_model), ``--brush`` painting cost (bench_brush),
-``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui). Modules are
+``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui),
+``--project`` status-change cost in a big project (bench_project). Modules are
 optional: a build without one says so instead of failing at start-up.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ BENCHES: dict[str, str] = {
     "brush": "bench_brush",
     "export": "bench_export",
     "ui": "bench_ui",
+    "project": "bench_project",
 }
 
 
@@ -45,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                        help="export time on a real dataset")
     which.add_argument("--ui", dest="bench", action="store_const", const="ui",
                        help="GUI start-up and responsiveness")
+    which.add_argument("--project", dest="bench", action="store_const", const="project",
+                       help="cost of one status change in a 10,000-image project")
     for flag, module_name in BENCHES.items():
         module = _module(module_name)
         add = getattr(module, "add_arguments", None)

@@ -5,6 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
+from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
+
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="score a checkpoint on a folder's masks (JSON)",
@@ -15,6 +17,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="split.csv split to score (default test); 'all' for every mask")
     p.add_argument("--device", default="auto")
     p.add_argument("--tile", type=int, default=1024)
+    add_recover_flag(p)
     p.set_defaults(func=run)
 
 
@@ -27,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from resunet_gui.model.checkpoint import load_checkpoint
 
     model, meta = load_checkpoint(args.checkpoint)
+    recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
         split = None if args.split == "all" else args.split
         stems = labelled_stems(project, split)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from resunet_gui.cli.progress import ProgressBar
+from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
 
 FORMAT_NAMES = ("coco", "yolo", "voc", "png", "nifti", "labelme", "dicom_seg")
 
@@ -30,6 +31,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
     p.add_argument("--coco-mode", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default rle: pixel exact)")
+    add_recover_flag(p)
     p.set_defaults(func=run)
 
 
@@ -41,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     fractions = None if args.split.strip().lower() == "project" else parse_fractions(args.split)
     options = ExportOptions(include=args.include, split=fractions, seed=args.seed,
                             overwrite=args.overwrite, coco_mode=args.coco_mode)
+    recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
         result = export_project(project, args.format, args.out, options,
                                 progress=ProgressBar(f"export {args.format}"))

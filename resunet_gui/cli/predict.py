@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             seen.add(path.stem)
             try:
-                image = read_image(path).model_input()
+                image = read_image(path).model_array()
             except ImageReadError as exc:
                 skipped.append(f"{path.name}: {exc}")
             else:

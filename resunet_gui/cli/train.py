@@ -12,6 +12,7 @@ import logging
 import time
 from pathlib import Path
 
+from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
 from resunet_gui.engine.settings import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
     p.add_argument("--seed", type=int, default=d.seed)
+    add_recover_flag(p)
     p.set_defaults(func=run)
 
 
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     ctx, device = D.init_distributed(resolve_device(args.device))
     try:
         torch.manual_seed(args.seed)  # same init on every rank (DDP also broadcasts it)
+        recover_if_asked(args, args.folder)
         project = Project.open(args.folder, read_only=True)
         stems = [s for s in labelled_stems(project)
                  if (project.split_of(s) or "train") not in ("val", "test")]

@@ -13,6 +13,10 @@ class ProjectError(ResunetError):
     """A project folder cannot be opened or its state file is invalid."""
 
 
+class ProjectStateError(ProjectError):
+    """The project's state file (project.json) is corrupt; opening with recovery fixes it."""
+
+
 class ProjectLockedError(ProjectError):
     """Another instance holds the project's lock."""
 

@@ -12,6 +12,16 @@ from resunet_gui.core import imageio, stacks
 
 _EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
 _ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
+_SKIPPED = {  # kind -> warning text, in the order the warnings are shown
+    "collision": "images skipped because another image has the same name",
+    "undecodable": "files skipped: their names are not valid text",
+    "broken": "images skipped: broken links",
+    "loop": "entries skipped: links that loop back on themselves or to a folder already listed",
+    "special": "images skipped: not regular files (pipes, devices)",
+    "not_image": "DICOM files skipped: they hold no image to annotate "
+                 "(segmentations, structure sets, reports)",
+    "odd": "image names with characters other programs may reject",
+}
 
 
 def summarize_names(what: str, names: list[str]) -> str:
@@ -21,13 +31,25 @@ def summarize_names(what: str, names: list[str]) -> str:
     return f"{len(names)} {what}: {shown}{more}"
 
 
+def _dir_key(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder (following links), None when it cannot be read."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[str, str], list[str]]:
     """stem -> path relative to ``root`` (posix) for every image file, plus warnings.
 
-    Uses directory entries only (no stat except for symlinks): fast on 10,000 files.
+    Uses directory entries only (no stat except for symlinks and folders): fast on 10,000
+    files. Link loops, links back to a folder already listed, and FIFOs/devices named like
+    images are skipped with a warning: nothing here ever blocks or raises on a bad entry.
     """
     found: dict[str, str] = {}
-    collisions, undecodable, odd, broken, not_images = [], [], [], [], []
+    skipped: dict[str, list[str]] = {kind: [] for kind in _SKIPPED}
+    seen_dirs = {_dir_key(root)}
     stack = [(root, "")]
     while stack:
         folder, prefix = stack.pop()
@@ -43,42 +65,42 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
             try:
                 rel.encode("utf-8")
             except UnicodeEncodeError:
-                undecodable.append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+                skipped["undecodable"].append(rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
                 continue
-            if e.is_dir():
+            try:
+                is_dir, is_file = e.is_dir(), e.is_file()
+            except OSError:  # ELOOP: a link that leads back to itself
+                skipped["loop"].append(rel)
+                continue
+            if is_dir:
                 if recursive and not (prefix == "" and name in skip):
+                    key = _dir_key(Path(e.path))
+                    if key is None or key in seen_dirs:
+                        skipped["loop"].append(rel + "/")
+                        continue
+                    seen_dirs.add(key)
                     stack.append((Path(e.path), rel + "/"))
                 continue
             stem, suffix = os.path.splitext(name)
             if suffix.lower() not in imageio.IMAGE_SUFFIXES:
-                if not (stacks.maybe_dicom_name(name) and e.is_file()
+                if not (is_file and stacks.maybe_dicom_name(name)
                         and stacks.is_dicom_file(Path(e.path))):
                     continue
                 stem = name  # an extensionless or UID-named DICOM file keeps every dot
-            if e.is_symlink() and not e.is_file():
-                broken.append(rel)
+            if not is_file:
+                skipped["broken" if e.is_symlink() else "special"].append(rel)
                 continue
             if stem in found:
-                collisions.append(f"{rel} (same name as {found[stem]})")
+                skipped["collision"].append(f"{rel} (same name as {found[stem]})")
                 continue
             if _ODD_CHARS.search(name) or name != name.strip():
-                odd.append(rel)
-            if stacks.may_hold_slices(name) and e.is_file():  # header read: slices per file
+                skipped["odd"].append(rel)
+            if stacks.may_hold_slices(name):  # header read: one entry per slice
                 items = stacks.expand(stem, rel, Path(e.path))
-                not_images.extend([] if items else [rel])
+                if not items:
+                    skipped["not_image"].append(rel)
                 found.update((s, r) for s, r in items if s not in found)
             else:
                 found[stem] = rel
-    warnings = []
-    if collisions:
-        warnings.append(summarize_names("images skipped because another image has the same name", collisions))
-    if undecodable:
-        warnings.append(summarize_names("files skipped: their names are not valid text", undecodable))
-    if broken:
-        warnings.append(summarize_names("images skipped: broken links", broken))
-    if not_images:
-        warnings.append(summarize_names("DICOM files skipped: they hold no image to annotate "
-                                        "(segmentations, structure sets, reports)", not_images))
-    if odd:
-        warnings.append(summarize_names("image names with characters other programs may reject", odd))
+    warnings = [summarize_names(_SKIPPED[kind], names) for kind, names in skipped.items() if names]
     return dict(sorted(found.items())), warnings

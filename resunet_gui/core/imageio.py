@@ -6,6 +6,8 @@ project list 10,000 images without decoding any of them.
 """
 from __future__ import annotations
 
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,10 @@ from resunet_gui.core.png_palette import is_palette_png, palette_as_gray
 
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm", ".dicom")
 MAX_SIDE = 30000
+# pixel budget for one decoded image; 150 MP of RGB is 450 MB as uint8 (1.8 GB as float):
+# well under a workstation's memory. Raise it with RESUNET_MAX_MEGAPIXELS=<number>.
+DEFAULT_MAX_MEGAPIXELS = 150.0
+MAX_MEGAPIXELS_ENV = "RESUNET_MAX_MEGAPIXELS"
 PERCENTILE_WINDOW = (0.5, 99.5)
 _WINDOW_SAMPLES = 1 << 20  # percentiles on at most ~1M values: fast on any image size
 
@@ -52,28 +58,56 @@ class LoadedImage:
         return int(self.raw.shape[0]), int(self.raw.shape[1])
 
     def model_input(self) -> np.ndarray:
-        """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation)."""
+        """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation).
+
+        Computed in place: one float copy of the image, no temporaries of the same size.
+        """
         raw = self.raw if self.raw.ndim == 3 else self.raw[:, :, None]
+        out = raw.astype(np.float32)
         if raw.dtype == np.uint8:
-            out = raw.astype(np.float32) * np.float32(1.0 / 255.0)
+            out *= np.float32(1.0 / 255.0)
         else:
             lo, hi = self.window if self.window is not None else (0.0, 1.0)
-            scale = 1.0 / (hi - lo) if hi > lo else 0.0
-            out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
+            out -= np.float32(lo)
+            out *= np.float32(1.0 / (hi - lo) if hi > lo else 0.0)
             np.clip(out, 0.0, 1.0, out=out)
             out = np.nan_to_num(out, nan=0.0, copy=False)
         if self.extra.get("invert"):  # MONOCHROME1: the model sees what the screen shows
             np.subtract(1.0, out, out=out)
         return out
 
+    def model_array(self) -> np.ndarray:
+        """What to hand ``Predictor.predict``: the 8-bit pixels themselves (it scales them
+        tile by tile, so a huge image is never copied whole as float), else ``model_input()``."""
+        if self.raw.dtype == np.uint8 and not self.extra.get("invert"):
+            return self.raw
+        return self.model_input()
+
 
 def _fail(path: Path, why: str) -> ImageReadError:
     return ImageReadError(f"cannot read image {path.name}: {why}")
 
 
+def _open_regular(path: Path):  # noqa: ANN202 - a binary file object
+    """Open for reading without blocking on a FIFO/device; refuse anything not a regular file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise _fail(path, "it is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise _fail(path, "it is not a regular file (a pipe, device or socket)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _read_head(path: Path, n: int = 65536) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             return fh.read(n)
     except FileNotFoundError:
         raise _fail(path, "file not found") from None
@@ -189,11 +223,24 @@ def _header_size(path: Path, head: bytes, kind: str) -> tuple[int, int]:
         raise _fail(path, f"corrupt TIFF ({type(exc).__name__})") from None
 
 
+def max_megapixels() -> float:
+    """The pixel budget for decoding one image (``RESUNET_MAX_MEGAPIXELS`` overrides it)."""
+    try:
+        value = float(os.environ.get(MAX_MEGAPIXELS_ENV, DEFAULT_MAX_MEGAPIXELS))
+    except ValueError:
+        return DEFAULT_MAX_MEGAPIXELS
+    return value if value > 0 else DEFAULT_MAX_MEGAPIXELS
+
+
 def _check_size(path: Path, h: int, w: int) -> tuple[int, int]:
     if h <= 0 or w <= 0:
         raise _fail(path, f"invalid size {w}x{h}")
     if h > MAX_SIDE or w > MAX_SIDE:
         raise _fail(path, f"{w}x{h} pixels is larger than the {MAX_SIDE}-pixel limit")
+    budget = max_megapixels()
+    if h * w > budget * 1e6:
+        raise _fail(path, f"{w}x{h} is {h * w / 1e6:.0f} megapixels, over the {budget:g}-megapixel "
+                          f"limit for one image (set {MAX_MEGAPIXELS_ENV} to raise it)")
     return h, w
 
 
@@ -214,7 +261,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
 
 def _read_rest(path: Path, skip: int) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with _open_regular(path) as fh:
             fh.seek(skip)
             return fh.read()
     except OSError as exc:
@@ -226,8 +273,9 @@ def _decode_tiff(path: Path) -> np.ndarray:
         page = tif.pages[0]
         arr = page.asarray()
         planar = getattr(page, "planarconfig", None) == 2
+        samples = int(getattr(page, "samplesperpixel", 1) or 1)
     arr = np.asarray(arr)
-    if arr.ndim == 3 and planar and arr.shape[0] in (1, 2, 3, 4):
+    if arr.ndim == 3 and planar and arr.shape[0] in (1, 2, 3, 4, samples):
         arr = np.moveaxis(arr, 0, -1)
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255

@@ -5,7 +5,9 @@ holding the bbox and the *after* patch (uint8, zlib-compressed), length-prefixed
 crc32, then flush + fsync. Replaying records in order onto the last saved mask rebuilds
 the edited mask: because each record stores absolute pixel values, replaying onto a mask
 that already contains some of the records gives the same result (save-then-crash is safe).
-A torn or corrupt record (a kill mid-append) ends the replay; earlier records stand.
+A torn or corrupt record (a kill mid-append) ends the replay; earlier records stand. When
+the file is damaged (not just a torn last record) a copy is kept beside it and ``damage``
+says how many strokes were recovered. Journal files are never opened through a link.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import logging
 import os
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from resunet_gui.core.errors import StorageError
-from resunet_gui.core.storage import storage_error
+from resunet_gui.core.safe_files import check_dir_not_link, open_regular, read_regular
+from resunet_gui.core.storage import atomic_write_bytes, storage_error
 from resunet_gui.core.types import BBox
 
 log = logging.getLogger(__name__)
@@ -31,7 +35,9 @@ MAGIC = b"RSJ1"
 _REC_HEAD = struct.Struct("<II")  # payload length, crc32(payload)
 _BBOX = struct.Struct("<iiii")
 _MAX_PAYLOAD = 1 << 31
+MAX_JOURNAL_BYTES = 1 << 30  # a read is bounded: a journal linked to /dev/zero is refused
 SUFFIX = ".jnl"
+DAMAGED = ".damaged-"  # copies of damaged journals: <name>.jnl.damaged-<time>
 
 
 def _file_name(stem: str) -> str:
@@ -82,6 +88,16 @@ def _records(data: bytes, pos: int) -> Iterator[tuple[int, BBox, bytes]]:
         yield pos, bbox, patch
 
 
+def _tail_is_torn(data: bytes, pos: int) -> bool:
+    """True when the bytes after the last intact record are a record cut short by a kill
+    (or nothing); False when they are damage that hides later strokes."""
+    rest = len(data) - pos
+    if rest < _REC_HEAD.size:
+        return True
+    length, _crc = _REC_HEAD.unpack_from(data, pos)
+    return _BBOX.size <= length <= _MAX_PAYLOAD and pos + _REC_HEAD.size + length > len(data)
+
+
 class Journal:
     """Per-image append-only edit journal in ``folder`` (created on first append)."""
 
@@ -91,15 +107,19 @@ class Journal:
         self._lock = threading.Lock()
         self._fds: dict[str, int] = {}
         self._sizes: dict[str, int] = {}
+        self.damage: dict[str, str] = {}  # stem -> what was recovered from a damaged journal
+        self.problems: list[str] = []  # journal files skipped by pending() (links, too large)
 
     def path_for(self, stem: str) -> Path:
         return self.folder / _file_name(stem)
 
     def _read(self, stem: str) -> bytes:
         try:
-            return self.path_for(stem).read_bytes()
+            return read_regular(self.path_for(stem), MAX_JOURNAL_BYTES)
         except FileNotFoundError:
             return b""
+        except StorageError as exc:
+            raise StorageError(f"cannot read the edit journal of {stem}: {exc}") from None
         except OSError as exc:
             raise StorageError(f"cannot read the edit journal of {stem}: {exc.strerror}") from None
 
@@ -107,21 +127,40 @@ class Journal:
         """Byte offset after the last intact record (0 if the header is bad)."""
         head = _parse_header(data)
         if head is None or head[0] != stem:
+            self._note_damage(stem, data, 0, 0)
             return 0
-        end = head[1]
+        end, count = head[1], 0
         for end, _bbox, _patch in _records(data, head[1]):  # noqa: B007
-            pass
+            count += 1
+        self._note_damage(stem, data, end, count)
         return end
+
+    def _note_damage(self, stem: str, data: bytes, end: int, count: int) -> None:
+        """Keep a copy of a damaged journal (once) and say how many strokes survived."""
+        torn_header = end == 0 and len(data) <= len(_header(stem))
+        if stem in self.damage or self.read_only or torn_header or _tail_is_torn(data, end):
+            return
+        copy = self.path_for(stem).with_name(
+            self.path_for(stem).name + DAMAGED + time.strftime("%Y%m%d-%H%M%S"))
+        try:
+            atomic_write_bytes(copy, data)
+            kept = f"the damaged journal was kept as {copy.name}"
+        except StorageError as exc:
+            kept = f"a copy of the damaged journal could not be kept ({exc})"
+        self.damage[stem] = (f"the edit journal of {stem} was damaged: {count} stroke(s) were "
+                             f"recovered, later ones were lost; {kept}")
+        log.warning("%s", self.damage[stem])
 
     def _open(self, stem: str) -> int:
         """Open the journal for appending, cutting off any torn tail from a crash."""
         fd = self._fds.get(stem)
         if fd is not None:
             return fd
+        check_dir_not_link(self.folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path_for(stem)
         end = self._valid_end(stem, self._read(stem))
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+        fd = open_regular(path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             if end == 0:
                 os.ftruncate(fd, 0)
@@ -175,14 +214,16 @@ class Journal:
         head = _parse_header(data)
         if head is None or head[0] != stem:
             return 0
-        applied = 0
+        applied, end = 0, head[1]
         h, w = mask.shape[:2]
-        for _end, bbox, patch in _records(data, head[1]):
+        for end, bbox, patch in _records(data, head[1]):  # noqa: B007
             if bbox.y1 > h or bbox.x1 > w:
                 log.warning("journal of %s does not fit a %dx%d mask; stopped replay", stem, w, h)
                 break
             mask[bbox.slices] = np.frombuffer(patch, np.uint8).reshape(bbox.height, bbox.width)
             applied += 1
+        else:
+            self._note_damage(stem, data, end, applied)
         return applied
 
     def count(self, stem: str) -> int:
@@ -213,7 +254,10 @@ class Journal:
         stems = []
         for path in sorted(self.folder.glob("*" + SUFFIX)):
             try:
-                data = path.read_bytes()
+                data = read_regular(path, MAX_JOURNAL_BYTES)
+            except StorageError as exc:
+                self.problems.append(f"edit journal skipped: {exc}")
+                continue
             except OSError:
                 continue
             head = _parse_header(data)

@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from resunet_gui.core.errors import StorageError
+from resunet_gui.core.safe_files import open_regular, read_regular
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -55,9 +58,9 @@ def pid_alive(pid: int) -> bool:
 
 def read_lock_info(path: Path) -> LockInfo | None:
     try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
+        obj = json.loads(read_regular(path, 1 << 16).decode("utf-8"))
         return LockInfo(int(obj["pid"]), str(obj["host"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, StorageError, ValueError, KeyError, TypeError):
         return None
 
 
@@ -75,11 +78,12 @@ class ProjectLock:
     def acquire(self) -> str | None:
         """Take the lock; return None, or a user message saying who holds it.
 
-        Raises OSError when the folder cannot be written (the caller opens read-only).
+        Raises OSError when the folder cannot be written (the caller opens read-only), and
+        ``UnsafeFileError`` when the lock is a link or not a regular file (never followed).
         """
         host = socket.gethostname()
         for _attempt in range(5):
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_regular(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             if fcntl is not None:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -12,33 +12,40 @@ import errno
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from resunet_gui.core import imageio
-from resunet_gui.core.errors import ProjectError, StorageError
+from resunet_gui.core.errors import ProjectError, ProjectStateError, StorageError
 from resunet_gui.core.image_scan import scan_images, summarize_names
 from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
 from resunet_gui.core.project_state import (
     ProjectState,
     dump_state,
+    entry_from_json,
+    entry_to_json,
     load_classes_file,
     load_split_csv,
     parse_classes,
     parse_state,
 )
+from resunet_gui.core.safe_files import UnsafeFileError, check_dir_not_link, read_regular
+from resunet_gui.core.state_log import COMPACT_EVERY, StateLog
 from resunet_gui.core.storage import (
     FileStamp,
     atomic_write_json,
     atomic_write_png,
+    remove_stale_exports,
     remove_stale_temps,
     storage_error,
 )
 from resunet_gui.core.types import DEFAULT_CLASSES, IGNORE_INDEX, ClassSpec, ImageEntry, ImageStatus
 
 STATE_DIR = ".resunet"
+MAX_STATE_BYTES = 1 << 28  # project.json is read whole: bounded, never through a link
 class Project:
     """An open project folder. Use ``Project.open``; close it (or use ``with``) to release the lock."""
 
@@ -57,6 +64,7 @@ class Project:
         self.read_only_reason: str | None = None
         self.warnings: list[str] = []
         self.pending_recovery: list[str] = []
+        self.recovered_from: Path | None = None  # where a corrupt project.json was moved
         self._entries: dict[str, ImageEntry] = {}
         self._orphans: dict[str, ImageEntry] = {}
         self._split: dict[str, tuple[str | None, str | None]] = {}
@@ -68,6 +76,9 @@ class Project:
         self._journal: Journal | None = None
         self._batch = 0
         self._dirty = False
+        self._log = StateLog(self.state_dir / "state.log")
+        self._dirty_stems: set[str] = set()  # entries changed since the last save
+        self._needs_full = False  # something other than entries changed: rewrite project.json
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -106,8 +117,13 @@ class Project:
             self._set_read_only("opened read-only: the folder is read-only (no write permission)")
             return
         try:
+            for folder in (self.state_dir, self.models_dir, self.state_dir / "journal"):
+                check_dir_not_link(folder)
             self.state_dir.mkdir(exist_ok=True)
             busy = self._lock.acquire()
+        except UnsafeFileError as exc:
+            self._set_read_only(f"opened read-only: {exc}")
+            return
         except OSError as exc:
             ro = exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM)
             why = "the folder is read-only (no write permission)" if ro else exc.strerror
@@ -116,8 +132,9 @@ class Project:
         if busy:
             self._set_read_only(busy)
             return
-        for folder in (self.masks_dir, self.state_dir):
+        for folder in (self.masks_dir, self.state_dir, self.models_dir):
             remove_stale_temps(folder)
+        remove_stale_exports(self.folder)
 
     def _scan(self) -> None:
         skip = {"masks", STATE_DIR} if self.layout == "plain" else set()
@@ -128,15 +145,14 @@ class Project:
 
     def _load(self, import_as: ImageStatus, recover: bool) -> None:
         state, fresh = self._read_state(recover)
-        classes_file = self.folder / "classes.json"
-        if state.classes is not None:
-            self.classes, self.ignore_index = state.classes, state.ignore_index
-        elif classes_file.is_file():
-            self.classes, self.ignore_index = load_classes_file(classes_file)
+        self._load_classes(state)
         self._extra = state.extra
         if (self.folder / "split.csv").is_file():
             self._split, warnings = load_split_csv(self.folder / "split.csv")
             self.warnings.extend(warnings)
+            unknown = sorted(set(self._split) - self._relpaths.keys())
+            if unknown:
+                self.warnings.append(summarize_names("stems in split.csv match no image", unknown))
         masks = self._mask_stems()
         now = time.time()
         for stem, rel in self._relpaths.items():
@@ -153,21 +169,72 @@ class Project:
         if lonely:
             self.warnings.append(summarize_names("masks without a matching image", lonely))
         self.pending_recovery = [s for s in self.journal.pending() if s in self._entries]
+        self.warnings.extend(self.journal.problems)
         if self.pending_recovery:
             self.warnings.append(summarize_names("images have unsaved edits from a crash that will be "
                                           "restored when opened", self.pending_recovery))
-        if not self.read_only and (fresh or state.migrated_from is not None or self._dirty):
+        self._needs_full = (self._dirty or self._log.needs_reset or fresh
+                            or state.migrated_from is not None)
+        if not self.read_only and self._needs_full:
             try:
                 self.save()
             except StorageError as exc:  # e.g. disk full: still open the project to look at it
                 self.warnings.append(f"project state not saved yet: {exc}")
 
-    def _read_state(self, recover: bool) -> tuple[ProjectState, bool]:
+    def _load_classes(self, state: ProjectState) -> None:
+        """In the dataset layout classes.json is the source of truth: edits to it after the
+        first open are picked up with a warning. In a plain folder project.json wins."""
+        classes_file = self.folder / "classes.json"
+        if state.classes is not None:
+            self.classes, self.ignore_index = state.classes, state.ignore_index
+        if not classes_file.is_file():
+            return
+        if state.classes is None:
+            self.classes, self.ignore_index = load_classes_file(classes_file)
+            return
+        if self.layout != "dataset":
+            return  # the app never writes a plain folder's classes.json: project.json wins
         try:
-            data = self.state_path.read_bytes()
+            edited = load_classes_file(classes_file)
+        except ProjectError as exc:
+            self.warnings.append(f"{exc}; the classes saved in the project are used")
+            return
+        def looks(classes: list[ClassSpec]) -> list[tuple]:
+            return [(c.id, c.name, c.color) for c in classes]  # keys live in project.json only
+
+        if (looks(edited[0]), edited[1]) != (looks(self.classes), self.ignore_index):
+            keys = {c.id: c.key for c in self.classes}
+            self.classes = [replace(c, key=keys.get(c.id, c.key)) for c in edited[0]]
+            self.ignore_index = edited[1]
+            self._dirty = True
+            self.warnings.append("classes.json changed since the project was last opened; "
+                                 "its classes are used now")
+
+    def _read_state(self, recover: bool) -> tuple[ProjectState, bool]:
+        state, fresh = self._read_state_file(recover)
+        self._replay_log(state)
+        return state, fresh
+
+    def _replay_log(self, state: ProjectState) -> None:
+        """Apply the status changes logged since project.json was last written."""
+        records, intact = self._log.read()
+        for stem, obj in records:
+            try:
+                state.entries[stem] = entry_from_json(stem, obj, self._log.path)
+            except ProjectError as exc:
+                self.warnings.append(f"a logged status change was skipped: {exc}")
+        if not intact:
+            self.warnings.append(f"{self._log.path.name} is damaged: {len(records)} status "
+                                 "change(s) were recovered, later ones were lost")
+
+    def _read_state_file(self, recover: bool) -> tuple[ProjectState, bool]:
+        try:
+            data = read_regular(self.state_path, MAX_STATE_BYTES)
         except FileNotFoundError:
             self._state_stamp = None
             return ProjectState(), True
+        except StorageError as exc:
+            raise ProjectError(f"cannot read the project state: {exc}") from None
         except OSError as exc:
             raise ProjectError(f"cannot read {self.state_path}: {exc.strerror}") from None
         self._state_stamp = FileStamp.of(self.state_path)
@@ -175,13 +242,16 @@ class Project:
             return parse_state(data, self.state_path), False
         except ProjectError as exc:
             if not recover or self.read_only:
-                raise ProjectError(f"{exc} (open it with recovery to move the bad file aside "
-                                   "and start a fresh project state)") from None
+                raise ProjectStateError(
+                    f"{exc} (open it with recovery: --recover on the command line, or answer "
+                    "Recover when the app asks; the bad file is kept and the state is rebuilt "
+                    "from the masks)") from None
             aside = self.state_path.with_name(f"project.json.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
             os.replace(self.state_path, aside)
+            self.recovered_from = aside
             self._state_stamp = None
             self.warnings.append(f"{exc}; it was moved to {aside.name} and the project state was "
-                                 "rebuilt from the files on disk")
+                                 "rebuilt from the masks on disk (images with a mask are done)")
             return ProjectState(), True
 
     def _mask_stems(self) -> set[str]:
@@ -267,7 +337,7 @@ class Project:
 
     def set_status(self, stem: str, status: ImageStatus | str, model_version: str | None = None,
                    corrected_fraction: float | None = None) -> None:
-        """Update an image's status (saved at once unless inside ``batch()``)."""
+        """Update an image's status (logged durably at once unless inside ``batch()``)."""
         self._check_writable()
         e = self.entry(stem)
         e.status = ImageStatus(status)
@@ -276,6 +346,7 @@ class Project:
         if corrected_fraction is not None:
             e.corrected_fraction = float(corrected_fraction)
         e.updated = time.time()
+        self._dirty_stems.add(stem)
         self._changed()
 
     def add_edits(self, stem: str, count: int = 1) -> None:
@@ -284,6 +355,7 @@ class Project:
         e = self.entry(stem)
         e.edits += count
         e.updated = time.time()
+        self._dirty_stems.add(stem)
         self._dirty = True
 
     def set_classes(self, classes: list[ClassSpec]) -> None:
@@ -296,6 +368,7 @@ class Project:
             atomic_write_json(self.folder / "classes.json", {
                 "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in checked],
                 "ignore_index": self.ignore_index})
+        self._needs_full = True
         self._changed()
 
     def _changed(self) -> None:
@@ -315,22 +388,41 @@ class Project:
                 self.save()
 
     def save(self) -> None:
-        """Write project.json atomically (refused if another program rewrote it meanwhile)."""
+        """Make the state durable: log changed entries, or rewrite project.json when more
+        changed or the log is long (a full write is refused if another program rewrote it)."""
         self._check_writable()
+        stems, self._dirty_stems = self._dirty_stems, set()  # edits from now on: next save
+        try:
+            if (self._needs_full or self._log.needs_reset
+                    or self._log.records + len(stems) > COMPACT_EVERY):
+                self._write_full()
+            elif stems:
+                self._log.append([(s, entry_to_json(self._entries[s])) for s in sorted(stems)])
+        except BaseException:
+            self._dirty_stems |= stems  # still unsaved: the next save retries them
+            raise
+        self._dirty = bool(self._dirty_stems)
+
+    def _write_full(self) -> None:
+        """Rewrite project.json with everything, then empty the log it now contains."""
         entries = list(self._entries.values()) + list(self._orphans.values())
         doc = dump_state(self.classes, self.ignore_index, entries, self._extra)
         self.state_dir.mkdir(exist_ok=True)
         compact = None if len(entries) > 200 else 1  # big projects: smaller, faster file
         self._state_stamp = atomic_write_json(self.state_path, doc, expected=self._state_stamp,
                                               indent=compact)
-        self._dirty = False
+        self._log.clear()
+        self._needs_full = False
 
     def close(self) -> None:
         """Save pending state and release the lock (the lock is released even if saving fails)."""
         try:
-            if self._dirty and not self.read_only:
-                self.save()
+            if not self.read_only and (self._dirty or self._log.records or self._needs_full):
+                self._write_full()
+                self._dirty = False
+                self._dirty_stems.clear()
         finally:
+            self._log.close()
             if self._journal is not None:
                 self._journal.close()
             self._lock.release()

@@ -22,6 +22,7 @@ SCHEMA_VERSION = 1
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
 _DEFAULT_KEYS = "1234567890"
 _STATUS = {s.value: s for s in ImageStatus}
+SPLIT_NAMES = ("train", "val", "test")
 
 
 @dataclass
@@ -77,6 +78,15 @@ def parse_ignore_index(value: Any, source: Path | str) -> int | None:
     return value
 
 
+def check_ignore_index(classes: list[ClassSpec], ignore_index: int | None,
+                       source: Path | str) -> None:
+    """Refuse an ``ignore_index`` that is also a class id: that class would never be learnt."""
+    clash = next((c for c in classes if c.id == ignore_index), None)
+    if clash is not None:
+        raise _bad(source, f"ignore_index {ignore_index} is also the id of class {clash.name!r}; "
+                           "pixels of that class would be ignored in training and export")
+
+
 def load_classes_file(path: Path) -> tuple[list[ClassSpec], int | None]:
     """Read a dataset's classes.json ({"classes": [...], "ignore_index": ...})."""
     try:
@@ -89,7 +99,10 @@ def load_classes_file(path: Path) -> tuple[list[ClassSpec], int | None]:
         obj = {"classes": obj}
     if not isinstance(obj, dict):
         raise _bad(path, "expected an object with a 'classes' list")
-    return parse_classes(obj.get("classes"), path), parse_ignore_index(obj.get("ignore_index"), path)
+    classes = parse_classes(obj.get("classes"), path)
+    ignore_index = parse_ignore_index(obj.get("ignore_index"), path)
+    check_ignore_index(classes, ignore_index, path)
+    return classes, ignore_index
 
 
 def _opt_float(value: Any, what: str, source: Path | str) -> float | None:
@@ -161,6 +174,8 @@ def parse_state(data: bytes, source: Path | str) -> ProjectState:
     if obj.get("classes") is not None:
         state.classes = parse_classes(obj["classes"], source)
     state.ignore_index = parse_ignore_index(obj.get("ignore_index"), source)
+    if state.classes is not None:
+        check_ignore_index(state.classes, state.ignore_index, source)
     images = obj.get("images", {})
     if not isinstance(images, dict):
         raise _bad(source, "'images' must be an object")
@@ -196,6 +211,7 @@ def load_split_csv(path: Path) -> tuple[dict[str, tuple[str | None, str | None]]
         return {}, [f"split.csv ignored: {exc}"]
     if rows and "stem" not in rows[0]:
         return {}, ["split.csv ignored: it has no 'stem' column"]
+    odd_splits: dict[str, int] = {}
     for row in rows:
         stem = (row.get("stem") or "").strip()
         if not stem:
@@ -203,5 +219,11 @@ def load_split_csv(path: Path) -> tuple[dict[str, tuple[str | None, str | None]]
         if stem in out:
             warnings.append(f"split.csv lists {stem!r} twice; the first row is used")
             continue
-        out[stem] = ((row.get("split") or "").strip() or None, (row.get("group") or "").strip() or None)
+        split = (row.get("split") or "").strip() or None
+        if split is not None and split not in SPLIT_NAMES:
+            odd_splits[split] = odd_splits.get(split, 0) + 1
+        out[stem] = (split, (row.get("group") or "").strip() or None)
+    for split, n in sorted(odd_splits.items()):
+        warnings.append(f"split.csv: unknown split name {split!r} on {n} row(s) (expected "
+                        f"{', '.join(SPLIT_NAMES)}); those images are treated as train")
     return out, warnings

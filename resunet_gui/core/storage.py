@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import re
+import shutil
+import stat
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -238,4 +241,41 @@ def remove_stale_temps(folder: Path) -> int:
                 removed += 1
             except OSError:
                 pass
+    return removed
+
+
+_EXPORT_STAGING = re.compile(r"^\..+\.tmp-[0-9a-f]{8}$")
+STALE_EXPORT_S = 3600.0  # a staging folder untouched this long belongs to a killed export
+_NOT_EXPORTS = frozenset({"images", "masks"})
+
+
+def _newest_mtime(folder: str) -> float:
+    """Newest mtime of ``folder`` and its direct entries (a live export keeps touching them)."""
+    newest = os.lstat(folder).st_mtime
+    with os.scandir(folder) as it:
+        for entry in it:
+            newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+    return newest
+
+
+def remove_stale_exports(project: Path, *, max_age_s: float = STALE_EXPORT_S) -> int:
+    """Delete staging folders (``.NAME.tmp-XXXXXXXX``) of killed exports in the project folder
+    and its direct subfolders; call only while holding the project's lock."""
+    removed = 0
+    folders = [str(project)]
+    with contextlib.suppress(OSError), os.scandir(project) as it:
+        folders += [e.path for e in it if not e.name.startswith(".") and e.name not in _NOT_EXPORTS
+                    and e.is_dir(follow_symlinks=False)]
+    now = time.time()
+    for folder in folders:
+        try:
+            with os.scandir(folder) as it:
+                stale = [e.path for e in it if _EXPORT_STAGING.match(e.name)
+                         and stat.S_ISDIR(e.stat(follow_symlinks=False).st_mode)]
+            for path in stale:
+                if now - _newest_mtime(path) > max_age_s:
+                    shutil.rmtree(path)
+                    removed += 1
+        except OSError as exc:
+            log.debug("stale export cleanup skipped %s: %s", folder, exc)
     return removed

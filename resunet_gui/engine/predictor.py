@@ -3,6 +3,8 @@
 Images larger than ``tile`` are cut into overlapping tiles; each tile's class probabilities
 are weighted by a linear ramp towards its edges and the weighted sum is normalised, so seams
 do not show. Out of memory -> retry with half the tile -> on the CPU, each with a logged notice.
+The image is converted to the model's float input one tile at a time (a uint8 20000x20000
+image is never copied whole as float), and the weight sum is kept as two 1-D profiles.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from resunet_gui.core.types import Normalization
 from resunet_gui.engine.device import resolve_device
 
 log = logging.getLogger(__name__)
+_FINISH_ROWS = 256  # rows per band when turning probabilities into mask and entropy
 
 
 class Cancelled(Exception):  # noqa: N818 - a control-flow signal, not a failure
@@ -135,14 +138,20 @@ class Predictor:
     def predict(
         self, image: np.ndarray, should_cancel: Callable[[], bool] | None = None
     ) -> Prediction:
-        """Class probabilities, argmax mask and entropy for one HxW(xC) image."""
-        arr = to_model_input(image, self.in_channels)
+        """Class probabilities, argmax mask and entropy for one HxW(xC) image.
+
+        ``image`` may be uint8/uint16 (scaled by the dtype's maximum) or float in [0, 1];
+        it is converted tile by tile, so pass the smallest dtype you have.
+        """
+        arr = np.asarray(image)
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        to_model_input(arr[:1, :1], self.in_channels)  # validates shape and channels, cheaply
         h, w = arr.shape[:2]
         tile, device, model = min(self.tile, max(h, w)), self.device, self.model
         while True:
             try:
-                probs = self._run(model, torch.from_numpy(np.ascontiguousarray(arr)), tile,
-                                  device, should_cancel)
+                probs = self._run(model, arr, tile, device, should_cancel)
                 break
             except Cancelled:
                 raise
@@ -169,13 +178,16 @@ class Predictor:
 
     # -- internals ------------------------------------------------------------------------------
     def _finish(self, probs: torch.Tensor, tile: int, device: torch.device) -> Prediction:
-        k = probs.shape[0]
+        k, h = probs.shape[0], probs.shape[1]
+        entropy = torch.zeros(probs.shape[1:])
+        mask = torch.empty(probs.shape[1:], dtype=torch.uint8)
+        for r in range(0, h, _FINISH_ROWS):  # by row bands: temporaries stay band-sized
+            band = probs[:, r:r + _FINISH_ROWS]
+            mask[r:r + _FINISH_ROWS] = band.argmax(0)
+            for c in range(k if k > 1 else 0):
+                entropy[r:r + _FINISH_ROWS].sub_(torch.special.xlogy(band[c], band[c]))
         if k > 1:
-            plogp = probs * torch.log(probs.clamp_min(1e-12))
-            entropy = (-plogp.sum(0) / math.log(k)).clamp_(0.0, 1.0)
-        else:
-            entropy = torch.zeros(probs.shape[1:])
-        mask = probs.argmax(0).to(torch.uint8)
+            entropy.div_(math.log(k)).clamp_(0.0, 1.0)
         return Prediction(probs=probs.numpy(), mask=mask.numpy(),
                           uncertainty=float(entropy.mean()), entropy=entropy.numpy(),
                           tile=tile, device=str(device))
@@ -203,7 +215,11 @@ class Predictor:
             for x in _starts(w, tw, stride):
                 yield y, x, th, tw
 
-    def _run(self, model: nn.Module, img: torch.Tensor, tile: int, device: torch.device,
+    def _tensor(self, piece: np.ndarray) -> torch.Tensor:
+        """One tile (HxWxC, any dtype) as the model's float32 input."""
+        return torch.from_numpy(np.ascontiguousarray(to_model_input(piece, self.in_channels)))
+
+    def _run(self, model: nn.Module, img: np.ndarray, tile: int, device: torch.device,
              should_cancel: Callable[[], bool] | None) -> torch.Tensor:
         h, w = img.shape[:2]
         was_training = model.training
@@ -213,29 +229,35 @@ class Predictor:
                 if h <= tile and w <= tile:
                     if should_cancel is not None and should_cancel():
                         raise Cancelled()
-                    return self._forward(model, img[None], device)[0]
+                    return self._forward(model, self._tensor(img)[None], device)[0]
                 return self._run_tiled(model, img, tile, device, should_cancel)
         finally:
             model.train(was_training)
 
-    def _run_tiled(self, model: nn.Module, img: torch.Tensor, tile: int, device: torch.device,
+    def _run_tiled(self, model: nn.Module, img: np.ndarray, tile: int, device: torch.device,
                    should_cancel: Callable[[], bool] | None) -> torch.Tensor:
         h, w = img.shape[:2]
         boxes = list(self._tiles(h, w, tile))
         th, tw = boxes[0][2], boxes[0][3]
-        weight = _ramp(th, self.overlap)[:, None] * _ramp(tw, self.overlap)[None, :]
+        ramp_y, ramp_x = _ramp(th, self.overlap), _ramp(tw, self.overlap)
+        weight = ramp_y[:, None] * ramp_x[None, :]
         acc: torch.Tensor | None = None
-        wsum = torch.zeros(h, w)
+        # the tiles form a full grid and the weight is separable, so the sum of weights
+        # over the image is the outer product of two 1-D sums: no HxW weight buffer
+        wsum_y, wsum_x = torch.zeros(h), torch.zeros(w)
+        for y in {b[0] for b in boxes}:
+            wsum_y[y:y + th] += ramp_y
+        for x in {b[1] for b in boxes}:
+            wsum_x[x:x + tw] += ramp_x
         for i in range(0, len(boxes), self.batch_tiles):
             if should_cancel is not None and should_cancel():
                 raise Cancelled()
             group = boxes[i:i + self.batch_tiles]
-            batch = torch.stack([img[y:y + th, x:x + tw] for y, x, _, _ in group])
+            batch = torch.stack([self._tensor(img[y:y + th, x:x + tw]) for y, x, _, _ in group])
             probs = self._forward(model, batch, device)
             if acc is None:
                 acc = torch.zeros(probs.shape[1], h, w)
             for (y, x, _, _), p in zip(group, probs, strict=True):
-                acc[:, y:y + th, x:x + tw] += p * weight
-                wsum[y:y + th, x:x + tw] += weight
+                acc[:, y:y + th, x:x + tw].addcmul_(p, weight)
         assert acc is not None
-        return acc.div_(wsum)
+        return acc.div_(wsum_y.view(1, -1, 1)).div_(wsum_x.view(1, 1, -1))

@@ -19,6 +19,7 @@ import numpy as np
 from resunet_gui.core.errors import ExportError
 from resunet_gui.core.imageio import read_image
 from resunet_gui.core.stacks import slice_as_tiff, split_slice_path
+from resunet_gui.core.storage import storage_error
 from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 
 SPLITS: tuple[str, str, str] = ("train", "val", "test")
@@ -135,7 +136,11 @@ class Writer(ABC):
         return path
 
     def put_bytes(self, rel: str, data: bytes) -> None:
-        self._target(rel).write_bytes(data)
+        target = self._target(rel)
+        try:
+            target.write_bytes(data)
+        except OSError as exc:  # e.g. disk full: the message names the file and folder
+            raise storage_error(exc, target) from None
         self.files[rel] = hashlib.sha256(data).hexdigest()
 
     def put_text(self, rel: str, text: str) -> None:
@@ -150,10 +155,16 @@ class Writer(ABC):
             self.put_bytes(rel, slice_as_tiff(read_image(src).raw))
             return
         digest = hashlib.sha256()
-        with open(src, "rb") as fin, open(self._target(rel), "wb") as fout:
-            while chunk := fin.read(1 << 20):
-                digest.update(chunk)
-                fout.write(chunk)
+        target = self._target(rel)
+        try:
+            with open(src, "rb") as fin, open(target, "wb") as fout:
+                while chunk := fin.read(1 << 20):
+                    digest.update(chunk)
+                    fout.write(chunk)
+        except OSError as exc:
+            if exc.filename:  # open() failed: its message names the file already
+                raise
+            raise storage_error(exc, target) from None  # e.g. disk full while writing
         self.files[rel] = digest.hexdigest()
 
 

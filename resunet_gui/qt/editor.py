@@ -56,12 +56,15 @@ class Editor(QObject):
         self.suggestions: dict[str, Suggestion] = {}
 
     # ---- project ---------------------------------------------------------------------
-    def open_project(self, folder: str | Path) -> Project:
-        """Open ``folder``; raises ``ResunetError`` subclasses with a message for the user."""
+    def open_project(self, folder: str | Path, *, recover: bool = False) -> Project:
+        """Open ``folder``; raises ``ResunetError`` subclasses with a message for the user.
+
+        ``recover`` moves a corrupt project.json aside and rebuilds the state from the masks.
+        """
         from resunet_gui.core.project import Project
 
         self.close_project()
-        self.project = Project.open(Path(folder))
+        self.project = Project.open(Path(folder), recover=recover)
         self.projectOpened.emit(self.project)
         return self.project
 

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resunet_gui.core.errors import ResunetError
+from resunet_gui.core.errors import ProjectStateError, ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
@@ -33,6 +33,7 @@ from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
+from resunet_gui.qt.recovery_dialog import open_with_recovery
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
@@ -185,6 +186,10 @@ class MainWindow(QMainWindow):
         self.suggestions.cancel_all()
         try:
             project = self.editor.open_project(folder)
+        except ProjectStateError as exc:  # corrupt project.json: offer to rebuild it
+            project = open_with_recovery(self, folder, exc)
+            if project is None:
+                return False
         except ResunetError as exc:
             QMessageBox.warning(self, "Cannot open folder", str(exc))
             return False

@@ -25,7 +25,7 @@ def _loader(path: Any):  # noqa: ANN202
     def load() -> np.ndarray:
         from resunet_gui.core.imageio import read_image
 
-        return read_image(path).model_input()
+        return read_image(path).model_array()
 
     return load
 
@@ -100,7 +100,7 @@ class SuggestionController(QObject):
         if not force and self._current_id is not None and self._current_stem == ed.stem:
             return self._current_id  # already asked (e.g. before the model finished loading)
         self._current_id = self.bridge.request_suggestion(
-            ed.stem, ed.image.model_input, self.generation)
+            ed.stem, ed.image.model_array, self.generation)
         self._current_stem = ed.stem
         self.panel.set_busy(True)
         return self._current_id
