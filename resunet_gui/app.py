@@ -50,7 +50,11 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from resunet_gui.core.logs import install_file_log
+    from resunet_gui.qt.error_report import ErrorReporter
+
     t0 = time.perf_counter()
+    log_file = install_file_log()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("resunet-gui")
     app.setOrganizationName("resunet-gui")
@@ -58,10 +62,12 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     window = build_window()
+    reporter = ErrorReporter(log_file, window).install()
     window.show()
     window.statusBar().showMessage(f"ready in {time.perf_counter() - t0:.2f} s", 3000)
     if folder is not None:
         QTimer.singleShot(0, lambda: window.open_folder(folder))
     code = app.exec()
     window.shutdown()
+    reporter.uninstall()
     return int(code)

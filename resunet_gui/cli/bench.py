@@ -65,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
     if module is None:
         print(f"error: benchmark --{flag} is not available in this build "
               f"(module resunet_gui.cli.{module_name} is missing)", file=sys.stderr)
-        return 2
+        return 1
     return int(module.run(args) or 0)
