@@ -25,8 +25,9 @@ from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
-from resunet_gui.qt.dialogs import ExportDialog, ask_recover, offer_recovery
+from resunet_gui.qt.dialogs import ask_recover, offer_recovery
 from resunet_gui.qt.editor import Editor
+from resunet_gui.qt.export_dialog import ExportDialog
 from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
