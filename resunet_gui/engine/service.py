@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from resunet_gui.engine.preempt import Preempted
 from resunet_gui.engine.requests import (
     Engine,
     ImageSource,
@@ -215,12 +216,16 @@ class ModelService:
             self._cv.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
-        """Stop after the current chunk/tile; returns True when the thread has ended."""
+        """Stop at the running work's next pre-emption point (``engine.interrupt()``, when
+        the engine has one; else after the chunk/tile); True when the thread has ended."""
         with self._cv:
             self._stop = True
             if self._running is not None:
                 self._running.cancelled = True
             self._cv.notify_all()
+        interrupt = getattr(self.engine, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -316,6 +321,8 @@ class ModelService:
     def _train_once(self) -> None:
         try:
             status, changed = self.engine.train_chunk()
+        except Preempted:
+            return  # shutting down: the chunk was abandoned on purpose
         except Exception as exc:  # noqa: BLE001
             log.exception("training chunk failed")
             with self._cv:
