@@ -2,8 +2,10 @@
 
 A training step on the CPU takes a second or more (more on a busy machine); waiting for it
 to end made closing the window take 5-13 s. ``attach_stop_points(model, stop)`` checks
-``stop`` before every block of the network and, while training, again when the gradient
-reaches each block's output, raising :class:`Preempted` there; the step is abandoned
+``stop`` before every convolution of the network and, while training, again when the
+gradient reaches each convolution's output, raising :class:`Preempted` there (one
+convolution is a few percent of a step; whole blocks measured 20 %, 3.4 s of a 17 s step
+on a loaded machine); the step is abandoned
 (the optimiser never sees it: the next step starts with ``zero_grad``). No torch import
 here, so the model service can name the exception without loading torch.
 """
@@ -24,16 +26,12 @@ def check(stop: threading.Event) -> None:
 
 
 def _blocks(model: Any) -> list[Any]:
-    """The units between two checks: each child of the encoder and decoder (and the head)."""
-    blocks: list[Any] = []
-    for name in ("encoder", "decoder"):
-        part = getattr(model, name, None)
-        if part is not None:
-            blocks.extend(part.children())
-    head = getattr(model, "head", None)
-    if head is not None:
-        blocks.append(head)
-    return blocks or list(model.children()) or [model]
+    """The units between two checks: every convolution (their outputs are never modified
+    in place, so a gradient hook on them is safe), or the model itself."""
+    from torch import nn
+
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+    return convs or [model]
 
 
 def attach_stop_points(model: Any, stop: threading.Event) -> Callable[[], None]:

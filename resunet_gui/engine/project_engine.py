@@ -25,6 +25,7 @@ from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.preempt import attach_stop_points
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.tile_cache import TileCache
 from resunet_gui.engine.trainer import Trainer, default_mode, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
@@ -82,6 +83,7 @@ class ProjectEngine:
         self.mode_reason = reason
         self.cfg.train.mode = mode
         self.stop = threading.Event()  # set by interrupt(): running work ends at its next block
+        self.tiles = TileCache()  # finished tiles of cancelled suggestions, per image + version
         self._install(model, self.normalization)
         self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
@@ -109,8 +111,12 @@ class ProjectEngine:
             attach_stop_points(net, self.stop)
 
     # -- Engine protocol ---------------------------------------------------------------------
-    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]):
-        return self.predictor.predict(image, should_cancel)
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool], *,
+                progress: Callable[[int, int], None] | None = None, key: str | None = None):
+        """``key`` (the image) lets a cancelled large image resume from its finished tiles."""
+        self.tiles.retain(lambda k: k[1] == self.version)
+        return self.predictor.predict(image, should_cancel, progress=progress, cache=self.tiles,
+                                      key=None if key is None else (key, self.version))
 
     def model_version(self) -> str | None:
         return self.version

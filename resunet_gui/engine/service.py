@@ -17,6 +17,7 @@ that is the point (the GUI thread must keep its frames), but be aware of it.
 from __future__ import annotations
 
 import heapq
+import inspect
 import itertools
 import logging
 import threading
@@ -75,6 +76,7 @@ class ModelService:
         on_progress: Callable[[int, int, int], None] | None = None,
         on_training_status: Callable[[TrainingStatus], None] | None = None,
         on_model_changed: Callable[[Any], None] | None = None,
+        on_suggestion_progress: Callable[[int, str, int, int], None] | None = None,
         auto_train: bool = True,
         min_done: int = 3,
         debounce_s: float = 2.0,
@@ -86,6 +88,8 @@ class ModelService:
         self.on_progress = on_progress or (lambda bid, done, total: None)
         self.on_training_status = on_training_status or (lambda s: None)
         self.on_model_changed = on_model_changed or (lambda v: None)
+        # (request id, image key, tiles done, tiles total) while a suggestion runs
+        self.on_suggestion_progress = on_suggestion_progress
         self.auto_train = auto_train
         self.min_done = min_done
         self.debounce_s = debounce_s
@@ -349,7 +353,8 @@ class ModelService:
         try:
             src = item.source
             image = src() if callable(src) else src
-            pred = self.engine.predict(image, lambda: item.cancelled or self._stop)
+            pred = self.engine.predict(image, lambda: item.cancelled or self._stop,
+                                       **self._tile_options(item))
         except Exception as exc:  # noqa: BLE001
             if not item.cancelled:
                 log.debug("suggestion failed", exc_info=True)
@@ -362,6 +367,19 @@ class ModelService:
         if item.batch_id is not None:
             with self._cv:
                 self._batch_step(item.batch_id, emit=True)
+
+    def _tile_options(self, item: _Item) -> dict[str, Any]:
+        """``progress``/``key`` for engines whose ``predict`` takes them (tiled images)."""
+        params = inspect.signature(self.engine.predict).parameters
+        if "key" not in params or "progress" not in params:
+            return {}
+
+        def progress(done: int, total: int) -> None:
+            if self.on_suggestion_progress is not None:
+                self._emit(self.on_suggestion_progress, item.request_id, item.image_key, done,
+                           total)
+
+        return {"progress": progress, "key": item.image_key or None}
 
     def _batch_step(self, bid: int, emit: bool) -> None:
         b = self._batches.get(bid)

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.actions_by_name = install_actions(self)
         self.actions_by_name["brush"].setChecked(True)
+        self.canvas.set_brush_cursor_visible(True)  # the brush is the tool at start
         self._build_status_bar()
         self._connect()
         self._apply_prefs()
@@ -108,9 +109,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("model: loading...")
         self.model_label = QLabel("")
         self.pos_label = QLabel("")
+        self.brush_label = QLabel("")  # brush diameter in image pixels, at any zoom
         sb = self.statusBar()
         sb.addWidget(self.pos_label, 1)
-        for w in (self.model_label, self.device_label, self.save_label):
+        for w in (self.brush_label, self.model_label, self.device_label, self.save_label):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
         self.tools.radiusChanged.connect(self.canvas.set_brush_radius)
         self.tools.radiusChanged.connect(self._radius_pref)
+        self.tools.radiusChanged.connect(lambda r: self.brush_label.setText(f"brush {2 * r + 1} px"))
         self.tools.toolChanged.connect(self._tool_changed)
         self.tools.previewChanged.connect(self.canvas.set_preview)
         self.canvas.brushWheel.connect(self.tools.grow)
