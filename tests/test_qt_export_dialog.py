@@ -103,6 +103,13 @@ def test_split_comes_from_the_project_by_default_and_random_on_request(window, q
     assert {im["split"] for im in images} == {"train"}
 
 
+def test_a_project_without_split_csv_gets_a_random_split_by_default(window, qtbot, tmp_path):
+    src = _project(tmp_path)
+    (src / "split.csv").unlink()
+    dialog = _dialog(window, qtbot, src, tmp_path / "o")
+    assert dialog.split.currentData() == "random" and dialog.fractions.isEnabled()
+
+
 def test_coco_offers_rle_or_polygons(window, qtbot, tmp_path):
     src, out = _project(tmp_path), tmp_path / "coco"
     dialog = _dialog(window, qtbot, src, out)

@@ -34,6 +34,11 @@ PROJECT_SPLIT = "project"
 RANDOM_SPLIT = "random"
 
 
+def _has_split(project: Any) -> bool:
+    """Whether the project assigns any image to a split (its split.csv)."""
+    return any(project.split_of(s) in ("train", "val", "test") for s in project.stems())
+
+
 class ExportDialog(QDialog):
     """Pick format, options and folder; the export runs on a ``FunctionWorker``."""
 
@@ -48,6 +53,8 @@ class ExportDialog(QDialog):
         self._build_choices(form)
         self._build_target(form)
         self._build_feedback(form)
+        if not _has_split(project):  # no split.csv: a random split, not everything in train
+            self.split.setCurrentIndex(self.split.findData(RANDOM_SPLIT))
         self._format_changed()
         self._split_changed()
 
