@@ -5,6 +5,7 @@ for ``import torch``) after the window is on screen, so start-up feels like a li
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 
 EngineFactoryFor = Callable[[Any], Callable[[], Any]]
+log = logging.getLogger(__name__)
 
 
 def default_engine_factory(project: Any) -> Callable[[], Any]:
@@ -63,6 +65,9 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
         app.setWindowIcon(QIcon(str(icon)))
     window = build_window()
     reporter = ErrorReporter(log_file, window).install()
+    from resunet_gui import __version__
+
+    log.info("resunet-gui %s started; opening %s", __version__, folder or "no folder")
     window.show()
     window.statusBar().showMessage(f"ready in {time.perf_counter() - t0:.2f} s", 3000)
     if folder is not None:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import io
+import logging
 
 import pytest
 from PySide6.QtWidgets import QApplication
 from synthetic import make_blob_project
 
 import resunet_gui.app as app_module
+import resunet_gui.core.logs as logs
 from resunet_gui.cli import main
 
 
@@ -23,7 +25,7 @@ class _Stream(io.StringIO):
 
 
 @pytest.fixture
-def opened(qtbot, monkeypatch):
+def opened(qtbot, monkeypatch, tmp_path):
     """Folders the window ``app.run`` builds has open when its event loop runs; its model service is off (no torch here)."""
     windows, folders = [], []
     build = app_module.build_window
@@ -40,13 +42,19 @@ def opened(qtbot, monkeypatch):
 
     monkeypatch.setattr(app_module, "build_window", build_without_model)
     monkeypatch.setattr(QApplication, "exec", exec_until_open)
-    return folders
+    monkeypatch.setattr(logs, "log_dir", lambda: tmp_path / "logs")  # not the user's folder
+    yield folders
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if str(tmp_path) in getattr(h, "baseFilename", "")]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def test_folder_argument_opens_the_gui_on_that_folder(tmp_path, opened, capsys):
     folder = make_blob_project(tmp_path / "cells", n=2)
     assert main([str(folder)]) == 0
     assert opened == [folder.resolve()]
+    assert f"opening {folder}" in (tmp_path / "logs" / "resunet-gui.log").read_text()
 
 
 def test_no_arguments_without_a_terminal_opens_the_gui(tmp_path, opened, monkeypatch):
