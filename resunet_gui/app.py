@@ -5,6 +5,7 @@ for ``import torch``) after the window is on screen, so start-up feels like a li
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 
 EngineFactoryFor = Callable[[Any], Callable[[], Any]]
+log = logging.getLogger(__name__)
 
 
 def default_engine_factory(project: Any) -> Callable[[], Any]:
@@ -50,7 +52,11 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from resunet_gui.core.logs import install_file_log
+    from resunet_gui.qt.error_report import ErrorReporter
+
     t0 = time.perf_counter()
+    log_file = install_file_log()
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("resunet-gui")
     app.setOrganizationName("resunet-gui")
@@ -58,10 +64,15 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
     if icon.is_file():
         app.setWindowIcon(QIcon(str(icon)))
     window = build_window()
+    reporter = ErrorReporter(log_file, window).install()
+    from resunet_gui import __version__
+
+    log.info("resunet-gui %s started; opening %s", __version__, folder or "no folder")
     window.show()
     window.statusBar().showMessage(f"ready in {time.perf_counter() - t0:.2f} s", 3000)
     if folder is not None:
         QTimer.singleShot(0, lambda: window.open_folder(folder))
     code = app.exec()
     window.shutdown()
+    reporter.uninstall()
     return int(code)

@@ -47,7 +47,7 @@ def test_eval_of_missing_split_is_a_one_line_error(tmp_path, capsys):
     assert rc == 0
     capsys.readouterr()
     rc = main(["eval", str(folder), "--checkpoint", str(tmp_path / "c.safetensors")])
-    assert rc == 2
+    assert rc == 1
     assert "no images with masks in split 'test'" in capsys.readouterr().err
 
 

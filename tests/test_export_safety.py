@@ -172,9 +172,11 @@ def test_cli_export_writes_dataset_and_reports_errors_in_one_line(tmp_path: Path
     assert not (src / ".resunet").exists()  # the CLI opens the project read-only
     rc = main(["export", str(src), "--format", "coco", "--out", str(out)])
     err = capsys.readouterr().err
-    assert rc == 2 and err.startswith("error: ") and "not empty" in err and err.count("\n") == 1
-    rc = main(["export", str(src), "--format", "yolo", "--out", str(tmp_path / "o2"), "--split", "x"])
-    assert rc == 2
+    assert rc == 1 and err.startswith("error: ") and "not empty" in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as usage:  # a bad --split is a usage error
+        main(["export", str(src), "--format", "yolo", "--out", str(tmp_path / "o2"),
+              "--split", "x"])
+    assert usage.value.code == 2
 
 
 def test_bench_export_prints_time_and_image_count(tmp_path: Path, capsys) -> None:

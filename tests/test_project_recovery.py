@@ -51,7 +51,7 @@ def test_commands_that_open_a_project_accept_recover(command):
 def test_export_recover_keeps_the_bad_file_and_rebuilds_from_masks(corrupt_project, tmp_path, capsys):
     masks = _mask_bytes(corrupt_project)
     out = tmp_path / "out"
-    assert main(["export", str(corrupt_project), "--format", "png", "--out", str(out)]) == 2
+    assert main(["export", str(corrupt_project), "--format", "png", "--out", str(out)]) == 1
     assert "--recover" in capsys.readouterr().err
     assert main(["export", str(corrupt_project), "--format", "png", "--out", str(out),
                  "--recover"]) == 0

@@ -132,10 +132,9 @@ def test_export_dialog_exports_done_images_off_the_gui_thread(window, tmp_path, 
     dialog.format.setCurrentIndex(dialog.format.findData("png"))
     dialog.include.setCurrentIndex(dialog.include.findData("all"))
     dialog.target.setText(str(tmp_path / "out"))
-    with qtbot.waitSignal(dialog.finished_export, timeout=30_000) as sig:
-        dialog.start()
-    result, error = sig.args
-    assert error == "" and result.images == 3
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    assert dialog.result.images == 3
     assert (tmp_path / "out").is_dir()
     assert "Exported 3 images" in dialog.message.text()
     dialog.close()

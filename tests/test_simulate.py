@@ -48,7 +48,7 @@ def test_learning_curve_draws_each_series(tmp_path):
 def test_simulate_without_test_split_is_a_clear_error(tmp_path, capsys):
     src = make_blob_project(tmp_path / "data", n=2, stem="s", n_test=0)
     rc = main(["simulate", str(src), "--out", str(tmp_path / "o"), "--steps-per-image", "1"])
-    assert rc == 2
+    assert rc == 1
     assert "needs masks in a train and a test" in capsys.readouterr().err
 
 

@@ -1,7 +1,8 @@
 """Headless command line: ``resunet-gui COMMAND ...``.
 
 Each command lives in its own module exposing ``register(subparsers)``; modules import
-torch and Qt only inside their ``run`` so ``--help`` stays instant.
+torch and Qt only inside their ``run`` so ``--help`` stays instant. Exit status: 0 success,
+1 a failure at run time, 2 a usage error (argparse), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import sys
 
 from resunet_gui import __version__
+from resunet_gui.cli.conventions import finish_parser, has_terminal, route_argv
 from resunet_gui.core.errors import ResunetError
 
 # command name -> module under resunet_gui.cli
@@ -48,12 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue  # command not built in this installation
         mod.register(sub, name)
-    return parser
+    return finish_parser(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser.parse_args(route_argv(argv, COMMANDS, has_terminal()))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s: %(message)s",
@@ -69,11 +72,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ResunetError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
         where = exc.filename or "no file named by the system"  # never an empty "()"
         print(f"error: {exc.strerror or exc} ({where})", file=sys.stderr)
-        return 2
+        return 1

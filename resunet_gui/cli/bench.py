@@ -2,7 +2,8 @@
 
 ``--json`` (default) model speed (bench_model), ``--brush`` painting cost (bench_brush),
 ``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui),
-``--project`` status-change cost in a big project (bench_project). Modules are
+``--project`` status-change cost in a big project (bench_project), ``--tiles`` large-image
+tiling overhead (bench_tiles). Modules are
 optional: a build without one says so instead of failing at start-up.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ BENCHES: dict[str, str] = {
     "export": "bench_export",
     "ui": "bench_ui",
     "project": "bench_project",
+    "tiles": "bench_tiles",
 }
 
 
@@ -49,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                        help="GUI start-up and responsiveness")
     which.add_argument("--project", dest="bench", action="store_const", const="project",
                        help="cost of one status change in a 10,000-image project")
+    which.add_argument("--tiles", dest="bench", action="store_const", const="tiles",
+                       help="per-pixel cost of a large image's tiled suggestion vs 512x512")
     for flag, module_name in BENCHES.items():
         module = _module(module_name)
         add = getattr(module, "add_arguments", None)
@@ -69,5 +73,5 @@ def run(args: argparse.Namespace) -> int:
     if module is None:
         print(f"error: benchmark --{flag} is not available in this build "
               f"(module resunet_gui.cli.{module_name} is missing)", file=sys.stderr)
-        return 2
+        return 1
     return int(module.run(args) or 0)

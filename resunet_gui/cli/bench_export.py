@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"dataset to export (default {DEFAULT_DATA})")
     parser.add_argument("--export-format", default="coco", metavar="FMT",
                         help="format to time (default coco)")
-    parser.add_argument("--export-coco-mode", default="rle", choices=("rle", "polygon"))
+    parser.add_argument("--export-coco-mode", default="rle", choices=("rle", "polygon"),
+                        help="COCO segmentation encoding to time (%(default)s)")
     parser.add_argument("--export-repeat", type=int, default=1, metavar="N",
                         help="exports to time (median reported)")
 

@@ -24,14 +24,16 @@ TARGET_FRACTION_OF_MATMUL = 0.6
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], metavar="N")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], metavar="B")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512, 1024], metavar="N",
+                        help="square image sides to time")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8], metavar="B",
+                        help="batch sizes to time")
     parser.add_argument("--repeats", type=int, default=3, metavar="N",
                         help="timed forwards per figure after one warm-up (median reported)")
     parser.add_argument("--matmul-repeats", type=int, default=5, metavar="N",
                         help="timed matmuls per size for the machine's ceiling")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    parser.add_argument("--classes", type=int, default=2)
+    parser.add_argument("--classes", type=int, default=2, help="output classes of the model")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip segmentation_models_pytorch even when installed")
     parser.add_argument("--json-out", type=Path, metavar="FILE", help="also write the JSON here")

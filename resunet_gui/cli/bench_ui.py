@@ -3,7 +3,8 @@
 Prints: launch-to-window time and memory (in a fresh subprocess, no torch before the window),
 10,000-image folder listed, 2048x2048 image shown, event-loop stalls (5 ms timer ticks) while a
 suggestion runs on a 2048x2048 image and while a brush is dragged over an 8192x8192 image, and
-a brush segment / undo of a 50-segment stroke on 16384x16384 including the canvas repaint.
+a brush segment / undo of a 50-segment stroke on 16384x16384 including the canvas repaint,
+and the time closing the window takes while a training step runs.
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 
 TARGETS = {"window_s": 1.0, "folder_10k_s": 0.5, "image_2048_ms": 100.0, "rss_mib": 250.0,
-           "stall_max_ms": 50.0, "stall_p99_ms": 17.0, "segment_ms": 5.0, "undo_ms": 5.0}
+           "stall_max_ms": 50.0, "stall_p99_ms": 17.0, "segment_ms": 5.0, "undo_ms": 5.0,
+           "close_s": 1.0}
 
 _LAUNCH_CHILD = r"""
 import os, sys, time, json
@@ -132,6 +134,10 @@ def run(args: argparse.Namespace | None = None) -> int:
 
     results["training"] = qb.measure_training_stall(app, tmp, make_labelled_folder(tmp),
                                                     default_engine_factory)
+    from resunet_gui.qt.bench_close import measure_close_while_training
+
+    results["close"] = measure_close_while_training(app, tmp, make_labelled_folder(tmp),
+                                                    default_engine_factory)
     la, op = results["launch"], results["open"]
     su, br, seg = results["suggest_2048"], results["brush_8k"], results["segment_undo_16k"]
     print(_line("launch to usable window (subprocess)", la["window_s"], "s", "window_s"))
@@ -157,6 +163,12 @@ def run(args: argparse.Namespace | None = None) -> int:
                     "stall_p99_ms"))
     else:
         print("background training: did not start in time (no figure)")
+    cl = results["close"]
+    if cl.get("close_started"):
+        print(_line("close window while training (median of 3)", cl["close_s"], "s", "close_s"))
+        print(f"{'  worst close':<48} {cl['close_max_s']:9.2f} s")
+    else:
+        print("close while training: training did not start in time (no figure)")
     if args is not None and getattr(args, "json", False) is True:
         print(json.dumps(results, indent=2, default=float))
     # Every figure is printed. Interpreter finalisation after torch + PySide6 have both run

@@ -8,11 +8,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import sys
 from importlib import metadata
 
 PACKAGES = ("torch", "torchvision", "PySide6-Essentials", "PySide6", "numpy",
             "opencv-python-headless", "safetensors", "tifffile", "segmentation-models-pytorch")
+_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
@@ -28,6 +30,17 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def runtime_dependencies() -> list[str]:
+    """Every runtime dependency the installed package declares (extras left out); torch and
+    PySide6-Essentials when the package metadata is not there (a source checkout)."""
+    try:
+        requires = metadata.requires("resunet-gui") or []
+    except metadata.PackageNotFoundError:
+        requires = []
+    names = [m.group(1) for r in requires if "extra ==" not in r and (m := _NAME.match(r))]
+    return names or ["torch", "PySide6-Essentials"]
 
 
 def _devices() -> list[str]:
@@ -87,10 +100,14 @@ def run(args: argparse.Namespace) -> int:
         _download()
     print(f"resunet-gui {__version__}")
     print(f"python {platform.python_version()} ({sys.executable}) on {platform.platform()}")
-    for dist in PACKAGES:
+    from resunet_gui.core.logs import log_path
+
+    required = runtime_dependencies()
+    for dist in dict.fromkeys([*required, *PACKAGES]):  # optional ones only when installed
         version = _version(dist)
-        if version is not None or dist in ("torch", "PySide6-Essentials"):
+        if version is not None or dist in required:
             print(f"  {dist}: {version or 'not installed'}")
+    print(f"log file: {log_path()}")
     for line in _devices():
         print(f"device {line}")
     print(f"QT_QPA_PLATFORM: {os.environ.get('QT_QPA_PLATFORM', '(unset)')}")

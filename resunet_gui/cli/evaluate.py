@@ -11,12 +11,12 @@ from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="score a checkpoint on a folder's masks (JSON)",
                               description=__doc__)
-    p.add_argument("folder", type=Path)
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("folder", type=Path, help="project folder with masks")
+    p.add_argument("--checkpoint", type=Path, required=True, help="model checkpoint (.safetensors)")
     p.add_argument("--split", default="test",
                    help="split.csv split to score (default test); 'all' for every mask")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--tile", type=int, default=1024)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps")
+    p.add_argument("--tile", type=int, default=1024, help="tile side for large images (%(default)s)")
     add_recover_flag(p)
     p.set_defaults(func=run)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from resunet_gui.cli.progress import ProgressBar
 from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
+from resunet_gui.core.errors import ExportError
 
 FORMAT_NAMES = ("coco", "yolo", "voc", "png", "nifti", "labelme", "dicom_seg")
 
@@ -21,32 +22,55 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
         description="Export the images of FOLDER with their masks as a training dataset, with a "
                     "reproducible train/val/test split and a manifest.json.")
     p.add_argument("folder", type=Path, help="project folder")
-    p.add_argument("--format", required=True, choices=FORMAT_NAMES, help="output format")
-    p.add_argument("--out", required=True, type=Path, help="target folder (must be empty or absent)")
-    p.add_argument("--split", default="0.8,0.1,0.1",
+    p.add_argument("--format", required=True, choices=FORMAT_NAMES, type=str.lower,
+                   help="output format (any letter case)")
+    p.add_argument("--out", required=True, type=Path, help="target folder: absent, empty, or a previous export (with --overwrite)")
+    p.add_argument("--split", default="0.8,0.1,0.1", type=split_arg,
                    help="train,val,test fractions, or 'project' to keep split.csv (default 0.8,0.1,0.1)")
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     p.add_argument("--include", choices=("done", "all"), default="done",
                    help="export only images marked done (default) or every image with a mask")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous export in the target folder")
     p.add_argument("--coco-mode", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default rle: pixel exact)")
     add_recover_flag(p)
     p.set_defaults(func=run)
 
 
+def split_arg(text: str) -> tuple[float, float, float] | None:
+    """``--split`` value: None keeps split.csv; a bad value is a usage error (exit 2)."""
+    from resunet_gui.export.split import parse_fractions
+
+    if text.strip().lower() == "project":
+        return None
+    try:
+        return parse_fractions(text)
+    except ExportError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _name_overwrite(exc: ExportError, overwrite: bool) -> ExportError:
+    """The pipeline's "not empty" message, told in this command's terms (--overwrite)."""
+    text = str(exc)
+    if overwrite or "not empty" not in text or "--overwrite" in text:
+        return exc
+    return ExportError(f"{text.rstrip('.')} (pass --overwrite to replace a previous export)")
+
+
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.core.project import Project
     from resunet_gui.export import ExportOptions, export_project
-    from resunet_gui.export.split import parse_fractions
 
-    fractions = None if args.split.strip().lower() == "project" else parse_fractions(args.split)
-    options = ExportOptions(include=args.include, split=fractions, seed=args.seed,
+    options = ExportOptions(include=args.include, split=args.split, seed=args.seed,
                             overwrite=args.overwrite, coco_mode=args.coco_mode)
     recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
-        result = export_project(project, args.format, args.out, options,
-                                progress=ProgressBar(f"export {args.format}"))
+        try:
+            result = export_project(project, args.format, args.out, options,
+                                    progress=ProgressBar(f"export {args.format}"))
+        except ExportError as exc:
+            raise _name_overwrite(exc, args.overwrite) from None
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     counts = ", ".join(f"{k} {v}" for k, v in result.split_counts.items())

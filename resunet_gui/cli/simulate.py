@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="simulate annotating a labelled folder (learning curve)",
                               description=__doc__)
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, help="labelled project folder with a test split")
     d = SimConfig()
     p.add_argument("--time-per-image", type=float, default=d.time_per_image, metavar="S",
                    help="seconds of background training after each corrected image (%(default)s)")
@@ -26,22 +26,27 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="instead of --time-per-image: wait for N training steps per image "
                         "(reproducible on a busy machine)")
     p.add_argument("--max-images", type=int, help="stop after N train images (default: all)")
-    p.add_argument("--device", default=d.device)
-    p.add_argument("--out", type=Path, default=Path("simulate-out"))
+    p.add_argument("--device", default=d.device, help="auto, cpu, cuda[:N] or mps (%(default)s)")
+    p.add_argument("--out", type=Path, default=Path("simulate-out"),
+                   help="folder for simulate.csv and learning_curve.png (%(default)s)")
     p.add_argument("--weights", default=d.encoder_weights,
                    help="encoder init: none (random, the headline setting), imagenet, or a file")
     p.add_argument("--min-done", type=int, default=d.min_done,
                    help="done images before training starts (the app's default is 3)")
-    p.add_argument("--eval-every", type=int, default=d.eval_every)
-    p.add_argument("--max-test", type=int, default=d.max_test)
-    p.add_argument("--crop", type=int, default=d.crop)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--eval-every", type=int, default=d.eval_every,
+                   help="images between test evaluations (%(default)s)")
+    p.add_argument("--max-test", type=int, default=d.max_test,
+                   help="at most N evenly spaced test images are scored (%(default)s)")
+    p.add_argument("--crop", type=int, default=d.crop,
+                   help="side of the random training crops in pixels (%(default)s)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="crops per optimiser step (%(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (%(default)s)")
     p.add_argument("--ema-decay", type=float, default=d.ema_decay,
                    help="weight average that is scored and served (0 = raw weights)")
     p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (%(default)s)")
     p.set_defaults(func=run)
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="train a model on a folder's masks (no GUI)",
                               description=__doc__)
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, help="project folder (images/ + masks/, or a plain folder)")
     stop = p.add_mutually_exclusive_group()
     stop.add_argument("--epochs", type=float, help="epoch-equivalents of random crops")
     stop.add_argument("--time-budget", type=float, metavar="S", help="stop after S seconds")
@@ -33,14 +33,17 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="encoder init when no --checkpoint: imagenet (from cache), none, or a file")
     p.add_argument("--out", type=Path,
                    help="checkpoint to write (default: next version in .resunet/models)")
-    p.add_argument("--device", default="auto")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps")
     d = TrainConfig()
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--crop", type=int, default=d.crop)
-    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help="crops per optimiser step (%(default)s)")
+    p.add_argument("--crop", type=int, default=d.crop,
+                   help="side of the random training crops in pixels (%(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr, help="learning rate (%(default)s)")
     p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="random seed for crops and init (%(default)s)")
     add_recover_flag(p)
     p.set_defaults(func=run)
 

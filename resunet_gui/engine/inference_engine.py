@@ -15,6 +15,7 @@ import torch
 from resunet_gui.core.types import Normalization
 from resunet_gui.engine.predictor import Prediction, Predictor
 from resunet_gui.engine.requests import TrainingStatus
+from resunet_gui.engine.tile_cache import TileCache
 from resunet_gui.model.checkpoint import load_checkpoint
 from resunet_gui.model.resunet import ResUNet
 
@@ -34,9 +35,13 @@ class InferenceEngine:
             model, norm, default_version = ResUNet(num_classes), Normalization(), "random init"
         self.version = version or default_version
         self.predictor = Predictor(model.eval(), norm, device="cpu", tile=tile, amp=False)
+        self.tiles = TileCache()
 
-    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]) -> Prediction:
-        return self.predictor.predict(image, should_cancel=should_cancel)
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool], *,
+                progress: Callable[[int, int], None] | None = None,
+                key: str | None = None) -> Prediction:
+        return self.predictor.predict(image, should_cancel=should_cancel, progress=progress,
+                                      cache=self.tiles, key=key)
 
     def model_version(self) -> str | None:
         return self.version

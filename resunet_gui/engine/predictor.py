@@ -5,6 +5,11 @@ are weighted by a linear ramp towards its edges and the weighted sum is normalis
 do not show. Out of memory -> retry with half the tile -> on the CPU, each with a logged notice.
 The image is converted to the model's float input one tile at a time (a uint8 20000x20000
 image is never copied whole as float), and the weight sum is kept as two 1-D profiles.
+The tiles are spread evenly and shrunk to the smallest size (a multiple of 32) that covers
+the image with at least ``overlap`` between neighbours, so a large image costs little more
+per pixel than one tile (6000 px with 1024 px tiles: 7 tiles of 928 px, not 7 of 1024).
+``progress(done, total)`` is called per tile batch; with a ``TileCache`` and a ``key``, a
+cancelled prediction leaves its finished tiles there and the next call resumes from them.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ from torch import nn
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
 from resunet_gui.engine.device import resolve_device
+from resunet_gui.engine.tile_cache import PartialTiles, TileCache
 
 log = logging.getLogger(__name__)
 _FINISH_ROWS = 256  # rows per band when turning probabilities into mask and entropy
@@ -82,11 +88,14 @@ def _norm_vector(values: tuple[float, ...], in_channels: int) -> list[float]:
     raise ValueError(f"normalisation has {len(values)} values for {in_channels} channels")
 
 
-def _starts(size: int, tile: int, stride: int) -> list[int]:
+def tile_layout(size: int, tile: int, overlap: int) -> tuple[int, list[int]]:
+    """(tile length, starts) along one side: the fewest tiles of at most ``tile`` with at
+    least ``overlap`` between neighbours, shrunk to a multiple of 32 and spread evenly."""
     if size <= tile:
-        return [0]
-    starts = list(range(0, size - tile, stride))
-    return [*starts, size - tile]
+        return size, [0]
+    n = math.ceil((size - overlap) / (tile - overlap))
+    length = min(tile, math.ceil((size + (n - 1) * overlap) / n / 32) * 32)
+    return length, [round(i * (size - length) / (n - 1)) for i in range(n)]
 
 
 def _ramp(n: int, overlap: int) -> torch.Tensor:
@@ -136,7 +145,9 @@ class Predictor:
 
     # -- public ---------------------------------------------------------------------------------
     def predict(
-        self, image: np.ndarray, should_cancel: Callable[[], bool] | None = None
+        self, image: np.ndarray, should_cancel: Callable[[], bool] | None = None, *,
+        progress: Callable[[int, int], None] | None = None,
+        cache: TileCache | None = None, key: object = None,
     ) -> Prediction:
         """Class probabilities, argmax mask and entropy for one HxW(xC) image.
 
@@ -151,7 +162,8 @@ class Predictor:
         tile, device, model = min(self.tile, max(h, w)), self.device, self.model
         while True:
             try:
-                probs = self._run(model, arr, tile, device, should_cancel)
+                probs = self._run(model, arr, tile, device,
+                                  _Job(should_cancel, progress, cache, key))
                 break
             except Cancelled:
                 raise
@@ -209,10 +221,10 @@ class Predictor:
         return logits.float().softmax(1).cpu()
 
     def _tiles(self, h: int, w: int, tile: int) -> Iterator[tuple[int, int, int, int]]:
-        th, tw = min(tile, h), min(tile, w)
-        stride = max(1, tile - self.overlap)
-        for y in _starts(h, th, stride):
-            for x in _starts(w, tw, stride):
+        th, ys = tile_layout(h, tile, self.overlap)
+        tw, xs = tile_layout(w, tile, self.overlap)
+        for y in ys:
+            for x in xs:
                 yield y, x, th, tw
 
     def _tensor(self, piece: np.ndarray) -> torch.Tensor:
@@ -220,28 +232,28 @@ class Predictor:
         return torch.from_numpy(np.ascontiguousarray(to_model_input(piece, self.in_channels)))
 
     def _run(self, model: nn.Module, img: np.ndarray, tile: int, device: torch.device,
-             should_cancel: Callable[[], bool] | None) -> torch.Tensor:
+             job: _Job) -> torch.Tensor:
         h, w = img.shape[:2]
         was_training = model.training
         model.eval()
         try:
             with torch.inference_mode():
                 if h <= tile and w <= tile:
-                    if should_cancel is not None and should_cancel():
-                        raise Cancelled()
-                    return self._forward(model, self._tensor(img)[None], device)[0]
-                return self._run_tiled(model, img, tile, device, should_cancel)
+                    job.check()
+                    out = self._forward(model, self._tensor(img)[None], device)[0]
+                    job.report(1, 1)
+                    return out
+                return self._run_tiled(model, img, tile, device, job)
         finally:
             model.train(was_training)
 
     def _run_tiled(self, model: nn.Module, img: np.ndarray, tile: int, device: torch.device,
-                   should_cancel: Callable[[], bool] | None) -> torch.Tensor:
+                   job: _Job) -> torch.Tensor:
         h, w = img.shape[:2]
         boxes = list(self._tiles(h, w, tile))
         th, tw = boxes[0][2], boxes[0][3]
         ramp_y, ramp_x = _ramp(th, self.overlap), _ramp(tw, self.overlap)
         weight = ramp_y[:, None] * ramp_x[None, :]
-        acc: torch.Tensor | None = None
         # the tiles form a full grid and the weight is separable, so the sum of weights
         # over the image is the outer product of two 1-D sums: no HxW weight buffer
         wsum_y, wsum_x = torch.zeros(h), torch.zeros(w)
@@ -249,15 +261,52 @@ class Predictor:
             wsum_y[y:y + th] += ramp_y
         for x in {b[1] for b in boxes}:
             wsum_x[x:x + tw] += ramp_x
-        for i in range(0, len(boxes), self.batch_tiles):
-            if should_cancel is not None and should_cancel():
-                raise Cancelled()
-            group = boxes[i:i + self.batch_tiles]
-            batch = torch.stack([self._tensor(img[y:y + th, x:x + tw]) for y, x, _, _ in group])
-            probs = self._forward(model, batch, device)
-            if acc is None:
-                acc = torch.zeros(probs.shape[1], h, w)
-            for (y, x, _, _), p in zip(group, probs, strict=True):
-                acc[:, y:y + th, x:x + tw].addcmul_(p, weight)
-        assert acc is not None
-        return acc.div_(wsum_y.view(1, -1, 1)).div_(wsum_x.view(1, 1, -1))
+        part = job.resume((h, w, th, tw, len(boxes)))
+        job.report(part.done, len(boxes))
+        try:
+            for i in range(part.done, len(boxes), self.batch_tiles):
+                job.check()
+                group = boxes[i:i + self.batch_tiles]
+                batch = torch.stack([self._tensor(img[y:y + th, x:x + tw]) for y, x, _, _ in group])
+                probs = self._forward(model, batch, device)
+                if part.acc is None:
+                    part.acc = torch.zeros(probs.shape[1], h, w)
+                for (y, x, _, _), p in zip(group, probs, strict=True):
+                    part.acc[:, y:y + th, x:x + tw].addcmul_(p, weight)
+                part.done = i + len(group)
+                job.report(part.done, len(boxes))
+        except Cancelled:
+            job.keep(part)
+            raise
+        assert part.acc is not None
+        return part.acc.div_(wsum_y.view(1, -1, 1)).div_(wsum_x.view(1, 1, -1))
+
+
+@dataclass
+class _Job:
+    """What one ``predict`` call was given besides the image: cancel, progress, resume."""
+
+    should_cancel: Callable[[], bool] | None = None
+    progress: Callable[[int, int], None] | None = None
+    cache: TileCache | None = None
+    key: object = None
+
+    def check(self) -> None:
+        if self.should_cancel is not None and self.should_cancel():
+            raise Cancelled()
+
+    def report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def resume(self, geometry: tuple[int, ...]) -> PartialTiles:
+        """The finished tiles a cancelled call left for this key and layout, or none."""
+        if self.cache is not None and self.key is not None:
+            part = self.cache.take(self.key, geometry)
+            if part is not None:
+                return part
+        return PartialTiles(geometry, None, 0)
+
+    def keep(self, part: PartialTiles) -> None:
+        if self.cache is not None and self.key is not None and part.acc is not None:
+            self.cache.put(self.key, part)

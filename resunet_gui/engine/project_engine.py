@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,10 @@ from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sam
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
+from resunet_gui.engine.preempt import attach_stop_points
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.tile_cache import TileCache
 from resunet_gui.engine.trainer import Trainer, default_mode, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
@@ -79,6 +82,8 @@ class ProjectEngine:
             mode, reason = self.cfg.mode, f"training mode {self.cfg.mode!r} chosen by the user"
         self.mode_reason = reason
         self.cfg.train.mode = mode
+        self.stop = threading.Event()  # set by interrupt(): running work ends at its next block
+        self.tiles = TileCache()  # finished tiles of cancelled suggestions, per image + version
         self._install(model, self.normalization)
         self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
@@ -102,10 +107,16 @@ class ProjectEngine:
         self.trainer.step_count = step
         self.scorer = Predictor(self.trainer.candidate, normalization, self.device,
                                 tile=self.cfg.tile)
+        for net in {id(m): m for m in (model, self.trainer.model, self.trainer.candidate)}.values():
+            attach_stop_points(net, self.stop)
 
     # -- Engine protocol ---------------------------------------------------------------------
-    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]):
-        return self.predictor.predict(image, should_cancel)
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool], *,
+                progress: Callable[[int, int], None] | None = None, key: str | None = None):
+        """``key`` (the image) lets a cancelled large image resume from its finished tiles."""
+        self.tiles.retain(lambda k: k[1] == self.version)
+        return self.predictor.predict(image, should_cancel, progress=progress, cache=self.tiles,
+                                      key=None if key is None else (key, self.version))
 
     def model_version(self) -> str | None:
         return self.version
@@ -177,6 +188,11 @@ class ProjectEngine:
 
     def close(self) -> None:
         self._samples.clear()
+
+    def interrupt(self) -> None:
+        """Any thread: abandon the running step, evaluation piece or suggestion at its next
+        network block (closing the window); the engine is not used afterwards."""
+        self.stop.set()
 
     # -- versions ----------------------------------------------------------------------------
     def _score_in_pieces(self, predictor: Predictor

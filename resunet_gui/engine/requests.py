@@ -63,7 +63,10 @@ class TrainingStatus:
 class Engine(Protocol):
     """What the worker drives; built on the worker thread by the service's factory."""
 
-    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]) -> Any: ...
+    def predict(self, image: np.ndarray, should_cancel: Callable[[], bool]) -> Any:
+        """May also accept ``progress=(done, total)`` (tiles) and ``key=`` (the image, to
+        resume a cancelled prediction); the service passes them when it does."""
+        ...
 
     def model_version(self) -> str | None: ...
 

@@ -17,6 +17,7 @@ that is the point (the GUI thread must keep its frames), but be aware of it.
 from __future__ import annotations
 
 import heapq
+import inspect
 import itertools
 import logging
 import threading
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from resunet_gui.engine.preempt import Preempted
 from resunet_gui.engine.requests import (
     Engine,
     ImageSource,
@@ -74,6 +76,7 @@ class ModelService:
         on_progress: Callable[[int, int, int], None] | None = None,
         on_training_status: Callable[[TrainingStatus], None] | None = None,
         on_model_changed: Callable[[Any], None] | None = None,
+        on_suggestion_progress: Callable[[int, str, int, int], None] | None = None,
         auto_train: bool = True,
         min_done: int = 3,
         debounce_s: float = 2.0,
@@ -85,6 +88,8 @@ class ModelService:
         self.on_progress = on_progress or (lambda bid, done, total: None)
         self.on_training_status = on_training_status or (lambda s: None)
         self.on_model_changed = on_model_changed or (lambda v: None)
+        # (request id, image key, tiles done, tiles total) while a suggestion runs
+        self.on_suggestion_progress = on_suggestion_progress
         self.auto_train = auto_train
         self.min_done = min_done
         self.debounce_s = debounce_s
@@ -215,12 +220,16 @@ class ModelService:
             self._cv.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> bool:
-        """Stop after the current chunk/tile; returns True when the thread has ended."""
+        """Stop at the running work's next pre-emption point (``engine.interrupt()``, when
+        the engine has one; else after the chunk/tile); True when the thread has ended."""
         with self._cv:
             self._stop = True
             if self._running is not None:
                 self._running.cancelled = True
             self._cv.notify_all()
+        interrupt = getattr(self.engine, "interrupt", None)
+        if interrupt is not None:
+            interrupt()
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
@@ -316,6 +325,8 @@ class ModelService:
     def _train_once(self) -> None:
         try:
             status, changed = self.engine.train_chunk()
+        except Preempted:
+            return  # shutting down: the chunk was abandoned on purpose
         except Exception as exc:  # noqa: BLE001
             log.exception("training chunk failed")
             with self._cv:
@@ -342,7 +353,8 @@ class ModelService:
         try:
             src = item.source
             image = src() if callable(src) else src
-            pred = self.engine.predict(image, lambda: item.cancelled or self._stop)
+            pred = self.engine.predict(image, lambda: item.cancelled or self._stop,
+                                       **self._tile_options(item))
         except Exception as exc:  # noqa: BLE001
             if not item.cancelled:
                 log.debug("suggestion failed", exc_info=True)
@@ -355,6 +367,19 @@ class ModelService:
         if item.batch_id is not None:
             with self._cv:
                 self._batch_step(item.batch_id, emit=True)
+
+    def _tile_options(self, item: _Item) -> dict[str, Any]:
+        """``progress``/``key`` for engines whose ``predict`` takes them (tiled images)."""
+        params = inspect.signature(self.engine.predict).parameters
+        if "key" not in params or "progress" not in params:
+            return {}
+
+        def progress(done: int, total: int) -> None:
+            if self.on_suggestion_progress is not None:
+                self._emit(self.on_suggestion_progress, item.request_id, item.image_key, done,
+                           total)
+
+        return {"progress": progress, "key": item.image_key or None}
 
     def _batch_step(self, bid: int, emit: bool) -> None:
         b = self._batches.get(bid)

@@ -25,8 +25,9 @@ from resunet_gui.core.errors import ProjectStateError, ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
-from resunet_gui.qt.dialogs import ExportDialog, ask_recover, offer_recovery
+from resunet_gui.qt.dialogs import ask_recover, offer_recovery
 from resunet_gui.qt.editor import Editor
+from resunet_gui.qt.export_dialog import ExportDialog
 from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self.actions_by_name = install_actions(self)
         self.actions_by_name["brush"].setChecked(True)
+        self.canvas.set_brush_cursor_visible(True)  # the brush is the tool at start
         self._build_status_bar()
         self._connect()
         self._apply_prefs()
@@ -115,9 +117,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("model: loading...")
         self.model_label = QLabel("")
         self.pos_label = QLabel("")
+        self.brush_label = QLabel("")  # brush diameter in image pixels, at any zoom
         sb = self.statusBar()
         sb.addWidget(self.pos_label, 1)
-        for w in (self.model_label, self.device_label, self.save_label):
+        for w in (self.brush_label, self.model_label, self.device_label, self.save_label):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -133,6 +136,7 @@ class MainWindow(QMainWindow):
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
         self.tools.radiusChanged.connect(self.canvas.set_brush_radius)
         self.tools.radiusChanged.connect(self._radius_pref)
+        self.tools.radiusChanged.connect(lambda r: self.brush_label.setText(f"brush {2 * r + 1} px"))
         self.tools.toolChanged.connect(self._tool_changed)
         self.tools.previewChanged.connect(self.canvas.set_preview)
         self.canvas.brushWheel.connect(self.tools.grow)

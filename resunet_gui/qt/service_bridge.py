@@ -27,6 +27,7 @@ class ServiceBridge(QObject):
     batchProgress = Signal(int, int, int)  # batch id, done, total
     trainingStatus = Signal(object)  # engine.service.TrainingStatus
     modelChanged = Signal(object)
+    suggestionProgress = Signal(int, str, int, int)  # request id, image key, tiles done, total
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,6 +60,7 @@ class ServiceBridge(QObject):
             on_progress=self.batchProgress.emit,
             on_training_status=self.trainingStatus.emit,
             on_model_changed=self.modelChanged.emit,
+            on_suggestion_progress=self.suggestionProgress.emit,
             **service_kwargs,
         )
 

@@ -17,6 +17,7 @@ from resunet_gui.qt.editor import Editor, Suggestion
 from resunet_gui.qt.image_list import ImageListModel
 from resunet_gui.qt.panels import SuggestPanel
 from resunet_gui.qt.service_bridge import ServiceBridge
+from resunet_gui.qt.suggest_progress import TileProgress
 
 
 def _loader(path: Any):  # noqa: ANN202
@@ -60,7 +61,8 @@ class SuggestionController(QObject):
         self._uncertainty_view: np.ndarray | None = None
         panel.suggestRequested.connect(lambda: self.request_current(force=True))
         panel.suggestAllRequested.connect(self.suggest_all)
-        panel.cancelRequested.connect(self.cancel_batch)
+        self.tiles = TileProgress(panel)
+        panel.cancelRequested.connect(self.cancel_clicked)
         panel.autoSuggestToggled.connect(self._set_auto)
         self.auto_suggest = panel.auto.isChecked()
 
@@ -72,6 +74,7 @@ class SuggestionController(QObject):
         bridge.resultReady.connect(self._result)
         bridge.requestFailed.connect(self._failed)
         bridge.batchProgress.connect(self._batch_progress)
+        bridge.suggestionProgress.connect(self._tile_progress)
         bridge.engineReady.connect(lambda *_: self.request_current())
 
     # ---- events from the window ------------------------------------------------------
@@ -99,6 +102,7 @@ class SuggestionController(QObject):
             return None
         if not force and self._current_id is not None and self._current_stem == ed.stem:
             return self._current_id  # already asked (e.g. before the model finished loading)
+        self.tiles.finish()  # a previous image's tile progress
         self._current_id = self.bridge.request_suggestion(
             ed.stem, ed.image.model_array, self.generation)
         self._current_stem = ed.stem
@@ -138,6 +142,18 @@ class SuggestionController(QObject):
             self._batch_id = None
             self.panel.batch_finished(cancelled=True)
 
+    def cancel_clicked(self) -> None:
+        """Cancel: the batch when one runs, else the current image's suggestion (its
+        finished tiles stay in the engine, so asking again resumes)."""
+        if self._batch_id is not None:
+            self.cancel_batch()
+            return
+        if self.bridge is not None and self._current_id is not None:
+            self.bridge.cancel(self._current_id)
+            self._current_id = self._current_stem = None
+            self.panel.set_busy(False)
+            self.tiles.finish("Suggestion cancelled; finished tiles are kept")
+
     def cancel_all(self) -> None:
         if self.bridge is not None:
             for rid in (self._current_id, self._prefetch_id):
@@ -145,6 +161,7 @@ class SuggestionController(QObject):
         self.cancel_batch()
         self._current_id = self._prefetch_id = None
         self.panel.set_busy(False)
+        self.tiles.finish()
 
     def shutdown(self) -> None:
         self.cancel_all()
@@ -160,6 +177,7 @@ class SuggestionController(QObject):
                 result.priority == 0 and result.image_key == self._current_stem):
             self._current_id = self._current_stem = None
             self.panel.set_busy(False)
+            self.tiles.finish()
         self.images.set_uncertainty(sugg.stem, sugg.uncertainty)
         current = sugg.stem == self.editor.stem and result.generation >= self.generation - (
             0 if result.priority == 0 else 1)
@@ -177,7 +195,12 @@ class SuggestionController(QObject):
         if request_id == self._current_id:
             self._current_id = None
             self.panel.set_busy(False)
+            self.tiles.finish()
             self.failed.emit(message)
+
+    def _tile_progress(self, request_id: int, _key: str, done: int, total: int) -> None:
+        if request_id == self._current_id and self._batch_id is None:
+            self.tiles.update(done, total)
 
     def _batch_progress(self, batch_id: int, done: int, total: int) -> None:
         if batch_id != self._batch_id:
