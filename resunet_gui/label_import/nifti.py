@@ -1,0 +1,117 @@
+"""NIfTI label maps: nnU-Net v2 datasets (``labelsTr/`` + ``dataset.json``) or plain files.
+
+Label files are 2-D (``X x Y`` or ``X x Y x 1``) in the voxel order ITK and nnU-Net write
+(``data[x, y, 0]`` is pixel row y, column x); the affine is not applied. ``dataset.json``
+``labels`` ({name: value}) names the values; its ``ignore`` label becomes the project's
+ignore value. An export of ours also carries manifest.json, whose class names take
+precedence where dataset.json only says "background" (nnU-Net requires that name for 0).
+"""
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from resunet_gui.core.imageio import MAX_SIDE
+from resunet_gui.core.types import IGNORE_INDEX
+
+from .base import (
+    BACKGROUND_NAMES,
+    IGNORE_NAMES,
+    ClassMap,
+    LabelFile,
+    LabelImportError,
+    Reader,
+    Scan,
+)
+from .files import list_files, manifest_classes, manifest_of, read_json
+from .rasters import remap, stem_files
+from .registry import register
+
+SUFFIXES = (".nii.gz", ".nii")
+LABEL_DIRS = ("labelsTr", "labelsTs", "labels")
+IMAGE_DIRS = ("imagesTr", "imagesTs", "images")
+
+
+def dataset_labels(path: Path) -> dict[str, int]:
+    """``labels`` of an nnU-Net dataset.json as {name: value}; region labels are refused."""
+    obj = read_json(path, 64 << 20)
+    labels = obj.get("labels") if isinstance(obj, dict) else None
+    if not isinstance(labels, dict):
+        raise LabelImportError(f"{path.name} has no 'labels' object")
+    out: dict[str, int] = {}
+    for name, value in labels.items():
+        if isinstance(value, list):
+            raise LabelImportError(f"{path.name}: region-based label {name!r} is not supported")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 1 << 16:
+            raise LabelImportError(f"{path.name}: label {name!r} must be a whole number")
+        out[str(name)] = value
+    return out
+
+
+def value_names(root: Path) -> tuple[dict[int, str], set[int]]:
+    """Value -> class name, and the values meaning "ignore"."""
+    names: dict[int, str] = {}
+    ignore = {IGNORE_INDEX}
+    dataset = root / "dataset.json"
+    if dataset.is_file() and not dataset.is_symlink():
+        for name, value in dataset_labels(dataset).items():
+            if name.strip().lower() in IGNORE_NAMES:
+                ignore = {value}
+            else:
+                names.setdefault(value, name)
+    for value, name in manifest_classes(manifest_of(root)).items():
+        if value not in names or names[value].strip().lower() in BACKGROUND_NAMES:
+            names[value] = name
+    return names, ignore
+
+
+def read_plane(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """The HxW label plane of a 2-D NIfTI file, checked against the image size."""
+    try:
+        img = nib.load(str(path))
+        shape = tuple(int(s) for s in img.shape)
+        if len(shape) < 2 or any(s != 1 for s in shape[2:]):
+            raise LabelImportError(f"{path.name} is a {'x'.join(map(str, shape))} volume, "
+                                   "not a 2-D label map")
+        if shape[0] > MAX_SIDE or shape[1] > MAX_SIDE:
+            raise LabelImportError(f"{path.name} is larger than {MAX_SIDE} pixels a side")
+        if (shape[1], shape[0]) != tuple(size):
+            raise LabelImportError(f"labels are {shape[0]}x{shape[1]}, the image is "
+                                   f"{size[1]}x{size[0]}")
+        data = np.asanyarray(img.dataobj)
+    except LabelImportError:
+        raise
+    except (OSError, EOFError, ValueError, zlib.error, nib.filebasedimages.ImageFileError) as exc:
+        raise LabelImportError(f"{path.name} is not a readable NIfTI file ({str(exc)[:80]})") from None
+    return data.reshape(shape[:2]).T
+
+
+@register
+class NiftiReader(Reader):
+    name = "nifti"
+    description = "NIfTI label maps (nnU-Net v2 labelsTr/ + dataset.json, or plain .nii/.nii.gz)"
+
+    def scan(self) -> Scan:
+        root = self.source
+        if root.is_file():
+            raise LabelImportError(f"{root} is a file; give the folder holding the label maps")
+        self.names, self.ignore = value_names(root)
+        dirs = [root / d for d in LABEL_DIRS if (root / d).is_dir() and not (root / d).is_symlink()]
+        paths, warnings = [], []
+        for folder in dirs or [root]:
+            found, links = list_files(folder, SUFFIXES, skip_dirs=IMAGE_DIRS)
+            paths += found
+            warnings += links
+        if not paths:
+            raise LabelImportError(f"no .nii/.nii.gz label maps found in {root}")
+        if not self.names:
+            warnings.append("no dataset.json: label values are taken as this project's class ids")
+        return Scan(stem_files(paths, root, manifest_of(root)), list(self.names.values()),
+                    {}, warnings)
+
+    def render(self, item: LabelFile, size: tuple[int, int],
+               classes: ClassMap) -> tuple[np.ndarray, list[str]]:
+        return remap(read_plane(item.payload, size), self.names, self.ignore, classes), []
