@@ -1,9 +1,11 @@
 """Source class names -> project class ids; names the project lacks become new classes.
 
 Matching is by name (exact, then ignoring case and surrounding spaces). "background"-like
-names go to the project's background class (class 0 named so), ignore-like names
-("__ignore__", "ignore", "void") to the ignore value 255. A new class gets the next free
-id, so masks already in the project keep their meaning.
+names mean "no class here": the project's background class (class 0 named so) or, in a
+project without one (CamVid's class 0 is Sky), the ignore value, like unlabelled pixels.
+Ignore-like names ("__ignore__", "ignore", "void") go to the ignore value 255. A name the
+project lacks becomes a new class with the next free id, so existing masks keep their
+meaning.
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def plan_classes(project: list[ClassSpec], ignore_index: int | None, names: list
     """The name -> id map for ``names`` and the classes to add to the project (maybe none)."""
     exact = {c.name: c.id for c in project}
     loose = {c.name.strip().lower(): c.id for c in reversed(project)}
-    bg = background_id(project)
+    fill = fill_value(project, ignore_index)
     ignore = IGNORE_INDEX if ignore_index is None else ignore_index
     taken = {c.id for c in project}
     ids: dict[str, int] = {}
@@ -60,14 +62,12 @@ def plan_classes(project: list[ClassSpec], ignore_index: int | None, names: list
             ids[name] = loose[key]
         elif key in IGNORE_NAMES:
             ids[name] = ignore
-        elif key in BACKGROUND_NAMES and bg is not None:
-            ids[name] = bg
+        elif key in BACKGROUND_NAMES:
+            ids[name] = fill
         else:
             cid = _free_id(taken)
             taken.add(cid)
             color = colors.get(name, _COLORS[len(added) % len(_COLORS)])
             added.append(ClassSpec(cid, name.strip() or f"class {cid}", color, None))
             exact[name] = loose[key] = ids[name] = cid
-    all_classes = list(project) + added
-    return (ClassMap(ids, fill_value(all_classes, ignore_index), ignore,
-                     frozenset(c.id for c in all_classes)), added)
+    return ClassMap(ids, fill, ignore, frozenset(c.id for c in [*project, *added])), added

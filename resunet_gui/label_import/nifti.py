@@ -3,8 +3,8 @@
 Label files are 2-D (``X x Y`` or ``X x Y x 1``) in the voxel order ITK and nnU-Net write
 (``data[x, y, 0]`` is pixel row y, column x); the affine is not applied. ``dataset.json``
 ``labels`` ({name: value}) names the values; its ``ignore`` label becomes the project's
-ignore value. An export of ours also carries manifest.json, whose class names take
-precedence where dataset.json only says "background" (nnU-Net requires that name for 0).
+ignore value. Without dataset.json, an export of ours is read through its manifest.json
+(``format_info.label_map`` {class id: value}, or values = class ids in older exports).
 """
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from resunet_gui.core.imageio import MAX_SIDE
 from resunet_gui.core.types import IGNORE_INDEX
 
 from .base import (
-    BACKGROUND_NAMES,
     IGNORE_NAMES,
     ClassMap,
     LabelFile,
@@ -62,10 +61,26 @@ def value_names(root: Path) -> tuple[dict[int, str], set[int]]:
                 ignore = {value}
             else:
                 names.setdefault(value, name)
-    for value, name in manifest_classes(manifest_of(root)).items():
-        if value not in names or names[value].strip().lower() in BACKGROUND_NAMES:
-            names[value] = name
+    if not names:
+        names, ignore_value = manifest_values(manifest_of(root))
+        ignore |= {ignore_value} if ignore_value is not None else set()
     return names, ignore
+
+
+def manifest_values(manifest: dict) -> tuple[dict[int, str], int | None]:
+    """Value -> name (and the ignore value) from our export's manifest."""
+    classes = manifest_classes(manifest)
+    info = manifest.get("format_info")
+    info = info if isinstance(info, dict) else {}
+    label_map, ignore = info.get("label_map"), info.get("ignore_value")
+    ignore = ignore if isinstance(ignore, int) and not isinstance(ignore, bool) else None
+    if not isinstance(label_map, dict):
+        return classes, ignore
+    out = {}
+    for cid, value in label_map.items():
+        if str(cid).isdigit() and int(cid) in classes and isinstance(value, int):
+            out[value] = classes[int(cid)]
+    return out, ignore
 
 
 def read_plane(path: Path, size: tuple[int, int]) -> np.ndarray:
