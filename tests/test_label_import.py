@@ -45,11 +45,12 @@ def synthetic_mask(seed: int) -> np.ndarray:
     return m
 
 
-def make_project(root: Path, n: int = 3, masks: bool = True) -> Path:
+def make_project(root: Path, n: int = 3, masks: bool = True, classes: list | None = None) -> Path:
     """A dataset-layout project of ``n`` synthetic images (with their masks unless told not)."""
     (root / "images").mkdir(parents=True)
     (root / "masks").mkdir()
-    (root / "classes.json").write_text(json.dumps({"classes": CLASSES, "ignore_index": 255}))
+    (root / "classes.json").write_text(json.dumps({"classes": classes or CLASSES,
+                                                   "ignore_index": 255}))
     for i in range(n):
         mask = synthetic_mask(i)
         cv2.imwrite(str(root / "images" / f"im_{i}.png"), (mask * 60).astype(np.uint8))
@@ -394,6 +395,41 @@ def test_nnunet_dataset_with_ignore_label_and_shifted_values(tmp_path: Path) -> 
     expect[30:32, :] = 255
     assert np.array_equal(read_mask(src / "masks" / "im_0.png"), expect)
     assert not (src / "masks" / "im_1.png").exists()
+
+
+def test_background_in_a_project_without_one_means_unlabelled_not_a_new_class(
+        tmp_path: Path) -> None:
+    """CamVid-like projects (class 0 is Sky): nnU-Net's mandatory "background" 0 -> ignore."""
+    classes = [{"id": 0, "name": "Sky", "color": [128, 128, 128]},
+               {"id": 1, "name": "Road", "color": [128, 64, 128]}]
+    src = make_project(tmp_path / "src", n=1, masks=False, classes=classes)
+    ds = tmp_path / "ds"
+    (ds / "labelsTr").mkdir(parents=True)
+    (ds / "dataset.json").write_text(json.dumps({"labels": {"background": 0, "Sky": 1, "Road": 2}}))
+    plane = np.zeros((H, W), np.uint8)
+    plane[:10] = 1
+    plane[10:20] = 2
+    nifti(ds / "labelsTr" / "im_0.nii.gz", plane)
+    assert main(["import", str(src), "--from", "nifti", str(ds)]) == 0
+    expect = np.full((H, W), 255, np.uint8)
+    expect[:10], expect[10:20] = 0, 1
+    assert np.array_equal(read_mask(src / "masks" / "im_0.png"), expect)
+    with Project.open(src, read_only=True) as p:
+        assert [c.name for c in p.classes] == ["Sky", "Road"]
+
+
+def test_unknown_class_names_are_added_even_when_the_project_has_masks(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "src", n=2, masks=False)
+    cv2.imwrite(str(src / "masks" / "im_0.png"), synthetic_mask(0))
+    lm = tmp_path / "lm"
+    lm.mkdir()
+    (lm / "im_1.json").write_text(json.dumps({"shapes": [
+        {"label": "mitochondrion", "points": [[1, 1], [9, 1], [9, 9]]}]}))
+    assert main(["import", str(src), "--from", "labelme", str(lm)]) == 0
+    with Project.open(src, read_only=True) as p:
+        assert (p.classes[-1].id, p.classes[-1].name) == (3, "mitochondrion")
+        assert np.array_equal(p.read_mask("im_0"), synthetic_mask(0))  # existing ids unchanged
+        assert p.read_mask("im_1")[2, 8] == 3
 
 
 def test_nifti_volume_and_corrupt_file_are_skipped(tmp_path: Path, capsys) -> None:
