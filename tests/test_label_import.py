@@ -258,12 +258,14 @@ def test_coco_from_another_tool_any_category_ids_uncompressed_rle_and_polygons(
         {"id": 2, "image_id": 9, "category_id": 7,
          "segmentation": [[3, 20, 9, 20, 9, 30, 3, 30]]},  # corner convention: cols 3-8, rows 20-29
     ]
-    cats = [{"id": 42, "name": "Cell"}, {"id": 7, "name": "nucleus"}]
+    cats = [{"id": 42, "name": "Cell"}, {"id": 7, "name": "nucleus"}, {"id": 3, "name": "zebra"}]
     doc = coco_doc([{"id": 9, "file_name": "some/dir/im_0.jpg", "height": H, "width": W}], anns, cats)
     (tmp_path / "a.json").write_text(json.dumps(doc))
     assert main(["import", str(src), "--from", "coco", str(tmp_path / "a.json")]) == 0
     assert np.array_equal(read_mask(src / "masks" / "im_0.png"), truth)
     assert rle["counts"]  # pycocotools agrees the region is non-empty
+    with Project.open(src, read_only=True) as p:  # "Cell" matched ignoring case; unused zebra not added
+        assert [c.name for c in p.classes] == ["background", "cell", "nucleus"]
 
 
 def test_coco_hostile_rle_and_polygons_skip_the_image_with_a_reason(tmp_path: Path, capsys) -> None:
@@ -271,6 +273,7 @@ def test_coco_hostile_rle_and_polygons_skip_the_image_with_a_reason(tmp_path: Pa
     images = [{"id": i, "file_name": f"../../etc/im_{i}.png", "height": H, "width": W}
               for i in range(3)]
     anns = [
+        {"image_id": 0, "category_id": [1], "segmentation": [[1, 1, 5, 1, 5, 5]]},
         {"image_id": 0, "category_id": 1, "segmentation": {"size": [H, W], "counts": [5, 10**9]}},
         {"image_id": 1, "category_id": 1, "segmentation": [[0, 0, 1e30, 0, 5, 5]]},
         {"image_id": 2, "category_id": 1, "segmentation": {"size": [H, W], "counts": "\x7f\x7f"}},
@@ -453,3 +456,26 @@ def test_symlinked_label_files_are_not_followed(tmp_path: Path, capsys) -> None:
     assert main(["import", str(src), "--from", "png", str(tmp_path / "p")]) == 0
     assert "symbolic link" in capsys.readouterr().err
     assert (src / "masks" / "im_0.png").exists() and not (src / "masks" / "im_1.png").exists()
+
+
+GARBAGE = {
+    "yolo": {"data.yaml": b"names: [a]\n", "labels/im_0.txt": b"\xff\xfe\x00garbage"},
+    "labelme": {"im_0.json": json.dumps({"shapes": [
+        {"label": "a", "points": "xx"}, {"label": 5, "points": [[1, 2], [3, 4], [5, 6]]}]}).encode()},
+    "voc": {"SegmentationClass/im_0.png": b"\x89PNG\r\n\x1a\n" + bytes(64)},
+    "png": {"masks/im_0.png": os.urandom(300)},
+    "nifti": {"labelsTr/im_0.nii.gz": b"\x1f\x8b\x08\x00" + bytes(40)},
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(GARBAGE))
+def test_garbage_label_files_skip_the_image_with_a_reason(tmp_path: Path, fmt: str,
+                                                          capsys) -> None:
+    src = make_project(tmp_path / "src", n=1, masks=False)
+    for rel, data in GARBAGE[fmt].items():
+        (tmp_path / "g" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "g" / rel).write_bytes(data)
+    assert main(["import", str(src), "--from", fmt, str(tmp_path / "g")]) == 1
+    err = capsys.readouterr().err
+    assert "skipped im_0: " in err and "Traceback" not in err
+    assert not (src / "masks" / "im_0.png").exists()

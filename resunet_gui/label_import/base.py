@@ -10,12 +10,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from resunet_gui.core.errors import ResunetError
-from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
+from resunet_gui.core.types import ClassSpec
+
+if TYPE_CHECKING:
+    from .classes import ClassMap
 
 BACKGROUND_NAMES = frozenset({"background", "_background_", "bg", "backgr"})
 IGNORE_NAMES = frozenset({"__ignore__", "ignore", "_ignore_", "void"})
@@ -37,34 +40,14 @@ class LabelFile:
 
 @dataclass
 class Scan:
-    """What a reader found: label files, the class names they use, and problems on the way.
+    """What a reader found: label files and problems on the way.
 
     ``colors`` optionally gives a source colour per class name (used for new classes).
     """
 
     files: list[LabelFile]
-    classes: list[str]
     colors: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class ClassMap:
-    """Source class name -> project class id, and the value of pixels no label covers.
-
-    ``project_ids`` lets raster readers without class names keep pixel values as ids.
-    """
-
-    ids: dict[str, int]
-    fill: int
-    ignore: int = IGNORE_INDEX
-    project_ids: frozenset[int] = frozenset()
-
-    def id_of(self, name: str) -> int:
-        try:
-            return self.ids[name]
-        except KeyError:
-            raise LabelImportError(f"label {name!r} has no class") from None
 
 
 @dataclass
@@ -87,7 +70,6 @@ class Reader(ABC):
 
     name: ClassVar[str]
     description: ClassVar[str]
-    fills_unlabelled: ClassVar[bool] = True  # polygon formats: uncovered pixels get ClassMap.fill
 
     def __init__(self, source: Path) -> None:
         self.source = source

@@ -1,17 +1,20 @@
-"""Source class names -> project class ids; names the project lacks become new classes.
+"""Source class names -> project class ids; a name the project lacks becomes a new class.
 
 Matching is by name (exact, then ignoring case and surrounding spaces). "background"-like
 names mean "no class here": the project's background class (class 0 named so) or, in a
 project without one (CamVid's class 0 is Sky), the ignore value, like unlabelled pixels.
-Ignore-like names ("__ignore__", "ignore", "void") go to the ignore value 255. A name the
-project lacks becomes a new class with the next free id, so existing masks keep their
-meaning.
+Ignore-like names ("__ignore__", "ignore", "void") go to the ignore value 255. A new class
+is created when a label first uses it (so declared but unused names add nothing), gets the
+next free id (existing masks keep their meaning) and is saved through ``add`` before any
+mask that uses it is written.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 
-from .base import BACKGROUND_NAMES, IGNORE_NAMES, ClassMap, LabelImportError
+from .base import BACKGROUND_NAMES, IGNORE_NAMES, LabelImportError
 
 # distinct colours for classes added by an import (Glasbey-like, skipping black)
 _COLORS = ((230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
@@ -44,30 +47,45 @@ def _free_id(taken: set[int]) -> int:
     raise LabelImportError("the project cannot hold more classes (ids 0-254 are all used)")
 
 
-def plan_classes(project: list[ClassSpec], ignore_index: int | None, names: list[str],
-                 colors: dict[str, tuple[int, int, int]]) -> tuple[ClassMap, list[ClassSpec]]:
-    """The name -> id map for ``names`` and the classes to add to the project (maybe none)."""
-    exact = {c.name: c.id for c in project}
-    loose = {c.name.strip().lower(): c.id for c in reversed(project)}
-    fill = fill_value(project, ignore_index)
-    ignore = IGNORE_INDEX if ignore_index is None else ignore_index
-    taken = {c.id for c in project}
-    ids: dict[str, int] = {}
-    added: list[ClassSpec] = []
-    for name in names:
+class ClassMap:
+    """Resolves source class names to project ids; ``fill`` is for unlabelled pixels."""
+
+    def __init__(self, classes: list[ClassSpec], ignore_index: int | None,
+                 colors: dict[str, tuple[int, int, int]],
+                 add: Callable[[ClassSpec], None]) -> None:
+        self.fill = fill_value(classes, ignore_index)
+        self.ignore = IGNORE_INDEX if ignore_index is None else ignore_index
+        self._exact = {c.name: c.id for c in classes}
+        self._loose = {c.name.strip().lower(): c.id for c in reversed(classes)}
+        self._taken = {c.id for c in classes}
+        self._colors, self._add = colors, add
+        self.added: list[ClassSpec] = []
+
+    @property
+    def project_ids(self) -> frozenset[int]:
+        return frozenset(self._taken)
+
+    def id_of(self, name: str) -> int:
+        if name in self._exact:
+            return self._exact[name]
         key = name.strip().lower()
-        if name in exact:
-            ids[name] = exact[name]
-        elif key in loose:
-            ids[name] = loose[key]
+        if key in self._loose:
+            cid = self._loose[key]
         elif key in IGNORE_NAMES:
-            ids[name] = ignore
+            cid = self.ignore
         elif key in BACKGROUND_NAMES:
-            ids[name] = fill
+            cid = self.fill
         else:
-            cid = _free_id(taken)
-            taken.add(cid)
-            color = colors.get(name, _COLORS[len(added) % len(_COLORS)])
-            added.append(ClassSpec(cid, name.strip() or f"class {cid}", color, None))
-            exact[name] = loose[key] = ids[name] = cid
-    return ClassMap(ids, fill, ignore, frozenset(c.id for c in [*project, *added])), added
+            cid = self._new_class(name)
+        self._exact[name] = cid
+        return cid
+
+    def _new_class(self, name: str) -> int:
+        cid = _free_id(self._taken)
+        color = self._colors.get(name, _COLORS[len(self.added) % len(_COLORS)])
+        spec = ClassSpec(cid, name.strip() or f"class {cid}", color, None)
+        self._add(spec)  # saved before any mask uses the id
+        self._taken.add(cid)
+        self._loose[name.strip().lower()] = cid
+        self.added.append(spec)
+        return cid

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import ClassMap, LabelFile, LabelImportError, Reader, Scan
+from .base import LabelFile, LabelImportError, Reader, Scan
+from .classes import ClassMap
 from .files import list_files, manifest_of, manifest_stems, read_json, stem_from_reference
 from .registry import register
 from .shapes import coco_polygons, decode_rle
@@ -44,6 +45,14 @@ def _categories(doc: dict, path: Path) -> dict[int, tuple[str, Any]]:
     return cats
 
 
+def _load(path: Path) -> tuple[dict, dict[int, tuple[str, Any]]]:
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \
+            or not isinstance(doc.get("annotations"), list):
+        raise LabelImportError(f"{path.name} is not a COCO file (no images/annotations lists)")
+    return doc, _categories(doc, path)
+
+
 def _color(value: Any) -> tuple[int, int, int] | None:
     if isinstance(value, list) and len(value) == 3 and all(
             _int(v) is not None and 0 <= v <= 255 for v in value):
@@ -61,23 +70,23 @@ class CocoReader(Reader):
         root = self.source if self.source.is_dir() else self.source.parent
         back = manifest_stems(manifest_of(root))
         files: list[LabelFile] = []
-        names: dict[str, None] = {}
         colors: dict[str, tuple[int, int, int]] = {}
         for path in paths:
-            doc = read_json(path)
-            if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \
-                    or not isinstance(doc.get("annotations"), list):
-                warnings.append(f"{path.name}: not a COCO file (no images/annotations lists), skipped")
+            try:
+                doc, cats = _load(path)
+            except LabelImportError as exc:
+                if self.source.is_file():
+                    raise
+                warnings.append(f"{exc}; skipped")
                 continue
-            cats = _categories(doc, path)
             for name, color in cats.values():
-                names.setdefault(name)
                 if _color(color) is not None:
                     colors.setdefault(name, _color(color))  # type: ignore[arg-type]
             files += self._images(doc, path, cats, back, warnings)
         if not files:
-            raise LabelImportError(f"no COCO images with annotations found in {self.source}")
-        return Scan(files, list(names), colors, warnings)
+            why = f" ({warnings[-1]})" if warnings else ""
+            raise LabelImportError(f"no COCO images found in {self.source}{why}")
+        return Scan(files, colors, warnings)
 
     def _images(self, doc: dict, path: Path, cats: dict[int, tuple[str, Any]],
                 back: dict[str, str], warnings: list[str]) -> list[LabelFile]:
@@ -86,7 +95,7 @@ class CocoReader(Reader):
         for ann in doc["annotations"]:
             if not isinstance(ann, dict) or _int(ann.get("image_id")) is None:
                 continue
-            cat = cats.get(ann.get("category_id"))  # type: ignore[arg-type]
+            cat = cats.get(ann["category_id"]) if _int(ann.get("category_id")) is not None else None
             if cat is None or ann.get("segmentation") in (None, [], {}):
                 unknown += 1
                 continue
@@ -121,8 +130,8 @@ def _segmentation(seg: Any, size: tuple[int, int]) -> np.ndarray:
         return coco_polygons(seg, size)
     if isinstance(seg, dict) and "counts" in seg:
         rle_size = seg.get("size")
-        if rle_size is not None and list(rle_size) != list(size):
-            raise LabelImportError(f"an RLE is {rle_size[1:]}x{rle_size[:1]} (w x h), the image "
-                                   f"is {size[1]}x{size[0]}")
+        if rle_size is not None and rle_size != list(size):
+            raise LabelImportError(f"an RLE has size {str(rle_size)[:40]} (height, width), the "
+                                   f"image is {size[0]}, {size[1]}")
         return decode_rle(seg["counts"], size)
     raise LabelImportError("a segmentation is neither polygons nor RLE")

@@ -16,7 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .base import ClassMap, LabelFile, LabelImportError, Reader, Scan
+from .base import LabelFile, LabelImportError, Reader, Scan
+from .classes import ClassMap
 from .files import list_files, manifest_of, manifest_stems, read_json, stem_from_reference, stem_of
 from .registry import register
 from .shapes import as_points, fill_circle, fill_ring
@@ -90,25 +91,22 @@ class LabelmeReader(Reader):
         paths, warnings = ([root], []) if root.is_file() else list_files(root, (".json",))
         base = root.parent if root.is_file() else root
         back = manifest_stems(manifest_of(base))
-        files, names = [], {}
+        files = []
         for path in paths:
             if path.name in ("manifest.json", "dataset.json"):
                 continue
             try:
                 doc = read_json(path, MAX_LABELME_BYTES)
-                shapes = _shapes(doc, path)
+                _shapes(doc, path)
             except LabelImportError as exc:
                 warnings.append(f"{path.relative_to(base)}: {exc}, skipped")
                 continue
-            for shape in shapes:
-                if _label(shape) is not None:
-                    names.setdefault(_label(shape), None)
             stems = [stem_of(path.name), stem_from_reference(doc.get("imagePath"))]
             stems = [back.get(s, s) for s in stems if s]
             files.append(LabelFile(stems[0], str(path.relative_to(base)), path, tuple(stems[1:])))
         if not files:
             raise LabelImportError(f"no labelme JSON files found in {root}")
-        return Scan(files, list(names), {}, warnings)
+        return Scan(files, {}, warnings)
 
     def render(self, item: LabelFile, size: tuple[int, int],
                classes: ClassMap) -> tuple[np.ndarray, list[str]]:

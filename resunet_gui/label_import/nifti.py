@@ -8,7 +8,6 @@ ignore value. Without dataset.json, an export of ours is read through its manife
 """
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 
 import nibabel as nib
@@ -19,12 +18,12 @@ from resunet_gui.core.types import IGNORE_INDEX
 
 from .base import (
     IGNORE_NAMES,
-    ClassMap,
     LabelFile,
     LabelImportError,
     Reader,
     Scan,
 )
+from .classes import ClassMap
 from .files import list_files, manifest_classes, manifest_of, read_json
 from .rasters import remap, stem_files
 from .registry import register
@@ -99,7 +98,9 @@ def read_plane(path: Path, size: tuple[int, int]) -> np.ndarray:
         data = np.asanyarray(img.dataobj)
     except LabelImportError:
         raise
-    except (OSError, EOFError, ValueError, zlib.error, nib.filebasedimages.ImageFileError) as exc:
+    except MemoryError:
+        raise LabelImportError(f"{path.name}: not enough memory to read it") from None
+    except Exception as exc:  # nibabel/gzip raise many types on corrupt input
         raise LabelImportError(f"{path.name} is not a readable NIfTI file ({str(exc)[:80]})") from None
     return data.reshape(shape[:2]).T
 
@@ -124,8 +125,7 @@ class NiftiReader(Reader):
             raise LabelImportError(f"no .nii/.nii.gz label maps found in {root}")
         if not self.names:
             warnings.append("no dataset.json: label values are taken as this project's class ids")
-        return Scan(stem_files(paths, root, manifest_of(root)), list(self.names.values()),
-                    {}, warnings)
+        return Scan(stem_files(paths, root, manifest_of(root)), {}, warnings)
 
     def render(self, item: LabelFile, size: tuple[int, int],
                classes: ClassMap) -> tuple[np.ndarray, list[str]]:

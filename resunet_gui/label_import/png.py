@@ -14,7 +14,8 @@ from resunet_gui.core.errors import ProjectError
 from resunet_gui.core.project_state import load_classes_file
 from resunet_gui.core.types import IGNORE_INDEX
 
-from .base import ClassMap, LabelFile, LabelImportError, Reader, Scan
+from .base import LabelFile, LabelImportError, Reader, Scan
+from .classes import ClassMap
 from .files import list_files, manifest_classes, manifest_of
 from .rasters import read_index_png, remap, stem_files
 from .registry import register
@@ -52,8 +53,7 @@ class PngReader(Reader):
             raise LabelImportError(f"no PNG masks found in {masks}")
         if not self.names:
             warnings.append("no classes.json: mask values are taken as this project's class ids")
-        return Scan(stem_files(paths, root, manifest_of(root)), list(self.names.values()),
-                    colors, warnings)
+        return Scan(stem_files(paths, root, manifest_of(root)), colors, warnings)
 
     def render(self, item: LabelFile, size: tuple[int, int],
                classes: ClassMap) -> tuple[np.ndarray, list[str]]:

@@ -14,7 +14,8 @@ import numpy as np
 from resunet_gui.core.errors import ImageReadError
 from resunet_gui.core.imageio import read_image, read_mask
 
-from .base import ClassMap, LabelFile, LabelImportError
+from .base import LabelFile, LabelImportError
+from .classes import ClassMap
 from .files import manifest_stems, stem_of
 
 MAX_VALUE = 1 << 16

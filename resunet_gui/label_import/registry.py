@@ -19,8 +19,8 @@ from resunet_gui.core.errors import ImageReadError
 from resunet_gui.core.storage import atomic_write_bytes
 from resunet_gui.core.types import ImageStatus
 
-from .base import ClassMap, ImportResult, LabelFile, LabelImportError, Reader
-from .classes import plan_classes
+from .base import ImportResult, LabelFile, LabelImportError, Reader
+from .classes import ClassMap
 from .files import check_source
 
 _BUILTIN = ("coco", "yolo", "labelme", "voc", "nifti", "png")
@@ -129,11 +129,9 @@ def import_labels(project: Any, fmt: str, source: Path | str, *, replace: bool =
             raise LabelImportError(f"none of the {len(scan.files)} labelled images in {source} "
                                    "is an image of this project (matched by file name stem)")
         return _done(result, t0)
-    classes, added = plan_classes(list(project.classes), project.ignore_index, scan.classes,
-                                  scan.colors)
-    if added:
-        project.set_classes(list(project.classes) + added)
-        result.added_classes = added
+    classes = ClassMap(list(project.classes), project.ignore_index, scan.colors,
+                       lambda spec: project.set_classes([*project.classes, spec]))
+    result.added_classes = classes.added
     backup = project.state_dir / f"import-backup-{time.strftime('%Y%m%d-%H%M%S')}" if replace else None
     with project.batch():
         for i, item in enumerate(todo):

@@ -32,6 +32,8 @@ def as_points(values: Any, size: tuple[int, int], *, flat: bool = False) -> np.n
         arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         raise LabelImportError("points are not numbers") from None
+    if arr.size == 0:
+        return np.zeros((0, 2))
     if flat:
         if arr.ndim != 1 or arr.size % 2:
             raise LabelImportError("a flat point list needs an even number of numbers")

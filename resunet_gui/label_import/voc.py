@@ -14,7 +14,8 @@ import numpy as np
 
 from resunet_gui.core.types import IGNORE_INDEX
 
-from .base import ClassMap, LabelFile, LabelImportError, Reader, Scan
+from .base import LabelFile, LabelImportError, Reader, Scan
+from .classes import ClassMap
 from .files import list_files, manifest_classes, manifest_of, read_text
 from .rasters import read_index_png, remap, stem_files
 from .registry import register
@@ -92,8 +93,7 @@ class VocReader(Reader):
         paths, links = list_files(masks, (".png",), recursive=False)
         if not paths:
             raise LabelImportError(f"no PNG masks in {masks}")
-        return Scan(stem_files(paths, root, manifest), list(self.names.values()), by_name,
-                    warnings + links)
+        return Scan(stem_files(paths, root, manifest), by_name, warnings + links)
 
     def render(self, item: LabelFile, size: tuple[int, int],
                classes: ClassMap) -> tuple[np.ndarray, list[str]]:

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import ClassMap, LabelFile, LabelImportError, Reader, Scan
+from .base import LabelFile, LabelImportError, Reader, Scan
+from .classes import ClassMap
 from .files import list_files, manifest_of, read_text
 from .rasters import stem_files
 from .registry import register
@@ -74,7 +75,7 @@ def find_names(root: Path) -> list[str]:
         if yaml.is_file() and not yaml.is_symlink() and "names" in read_text(yaml):
             return parse_names(read_text(yaml))
     for name in NAME_FILES:
-        if (root / name).is_file():
+        if (root / name).is_file() and not (root / name).is_symlink():
             return [ln.strip() for ln in read_text(root / name).splitlines() if ln.strip()]
     raise LabelImportError(f"no data.yaml (or classes.txt) with class names in {root}")
 
@@ -97,7 +98,7 @@ class YoloReader(Reader):
         paths = [p for p in paths if p.name not in NAME_FILES]
         if not paths:
             raise LabelImportError(f"no YOLO label files (*.txt) in {folder}")
-        return Scan(stem_files(paths, root, manifest_of(root)), list(self.names), {}, warnings)
+        return Scan(stem_files(paths, root, manifest_of(root)), {}, warnings)
 
     def render(self, item: LabelFile, size: tuple[int, int],
                classes: ClassMap) -> tuple[np.ndarray, list[str]]:
