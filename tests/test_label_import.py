@@ -479,3 +479,17 @@ def test_garbage_label_files_skip_the_image_with_a_reason(tmp_path: Path, fmt: s
     err = capsys.readouterr().err
     assert "skipped im_0: " in err and "Traceback" not in err
     assert not (src / "masks" / "im_0.png").exists()
+
+
+def test_unsaved_journalled_edits_count_as_existing_labels(tmp_path: Path, capsys) -> None:
+    from resunet_gui.core.types import BBox
+
+    src = make_project(tmp_path / "src")
+    out = export(src, "png", tmp_path / "out")
+    dst = copy_without_masks(src, tmp_path / "dst")
+    with Project.open(dst) as p:  # edits of a session that crashed before its first save
+        p.journal.append("im_2", BBox(0, 0, 2, 2), np.ones((2, 2), np.uint8))
+    capsys.readouterr()
+    assert main(["import", str(dst), "--from", "png", str(out)]) == 1
+    assert "skipped im_2: already has a mask" in capsys.readouterr().err
+    assert not (dst / "masks" / "im_2.png").exists()

@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.core.project import Project
     from resunet_gui.label_import import import_labels
+    from resunet_gui.label_import.registry import ALREADY_LABELLED
 
     with Project.open(args.folder) as project:
         result = import_labels(project, args.format, args.source, replace=args.replace,
@@ -46,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
               f"not imported: {shown}{more}", file=sys.stderr)
     for stem, why in result.skipped:
         print(f"skipped {stem}: {why}", file=sys.stderr)
+    if any(why == ALREADY_LABELLED for _, why in result.skipped):
+        print("note: add --replace to replace existing masks (the old ones are kept in "
+              ".resunet/import-backup-*)", file=sys.stderr)
     for c in result.added_classes:
         print(f"added class {c.id} {c.name!r}")
     state = " (cancelled)" if result.cancelled else ""

@@ -26,6 +26,7 @@ from .files import check_source
 _BUILTIN = ("coco", "yolo", "labelme", "voc", "nifti", "png")
 READERS: dict[str, type[Reader]] = {}
 R = TypeVar("R", bound=type[Reader])
+ALREADY_LABELLED = "already has a mask (or unsaved edits), not replaced"
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
@@ -121,7 +122,7 @@ def import_labels(project: Any, fmt: str, source: Path | str, *, replace: bool =
     todo = []
     for item in _match(project, scan.files, result):
         if not replace and _has_labels(project, item.stem):
-            result.skipped.append((item.stem, "already has a mask (use --replace to replace it)"))
+            result.skipped.append((item.stem, ALREADY_LABELLED))
         else:
             todo.append(item)
     if not todo:

@@ -34,6 +34,8 @@ def summary(result: Any) -> str:
              + f"; skipped {len(result.skipped)}."]
     lines += [f"Added class {c.id} '{c.name}'." for c in result.added_classes]
     lines += [f"Skipped {stem}: {why}" for stem, why in result.skipped]
+    if result.skipped and any("already has a mask" in why for _, why in result.skipped):
+        lines.append("Tick 'Replace masks that already exist' to replace them.")
     if result.not_in_project:
         lines.append(f"{len(result.not_in_project)} labelled image(s) are not in this project: "
                      + ", ".join(result.not_in_project[:20]))
