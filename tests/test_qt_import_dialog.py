@@ -107,3 +107,36 @@ def test_import_dialog_shows_a_bad_source_as_a_message(window, qtbot, tmp_path) 
     result, error = run_import(dialog, qtbot, "coco", tmp_path / "missing")
     assert result is None and "does not exist" in dialog.message.text()
     dialog.close()
+
+
+def test_cancel_stops_the_import_after_the_image_in_hand(window, qtbot, tmp_path,
+                                                         monkeypatch) -> None:
+    from resunet_gui.label_import.png import PngReader
+
+    labelled = make_project(tmp_path / "labelled")
+    out = export(labelled, "png", tmp_path / "png")
+    folder = make_project(tmp_path / "project", masks=False)
+    assert window.open_folder(folder)
+    release, started = threading.Event(), threading.Event()
+    real = PngReader.render
+
+    def held(self, item, size, classes):  # noqa: ANN001, ANN202 - the first image waits
+        started.set()
+        release.wait(30)
+        return real(self, item, size, classes)
+
+    monkeypatch.setattr(PngReader, "render", held)
+    dialog = open_dialog(window, qtbot)
+    dialog.format.setCurrentIndex(dialog.format.findData("png"))
+    qtbot.keyClicks(dialog.source, str(out))
+    qtbot.mouseClick(dialog.start_btn, Qt.MouseButton.LeftButton)
+    assert started.wait(30)
+    assert dialog.cancel_btn.text() == "Cancel"
+    with qtbot.waitSignal(dialog.finished_import, timeout=30_000) as sig:
+        qtbot.mouseClick(dialog.cancel_btn, Qt.MouseButton.LeftButton)
+        release.set()
+    result, _ = sig.args
+    assert result.cancelled and result.imported == ["im_0"]
+    assert "(cancelled)" in dialog.message.text()
+    assert sorted(p.name for p in (folder / "masks").iterdir()) == ["im_0.png"]
+    dialog.close()

@@ -101,8 +101,8 @@ class LabelmeReader(Reader):
             except LabelImportError as exc:
                 warnings.append(f"{path.relative_to(base)}: {exc}, skipped")
                 continue
-            stems = [stem_of(path.name), stem_from_reference(doc.get("imagePath"))]
-            stems = [back.get(s, s) for s in stems if s]
+            found = [stem_of(path.name), stem_from_reference(doc.get("imagePath"))]
+            stems = [back.get(s, s) for s in found if s]
             files.append(LabelFile(stems[0], str(path.relative_to(base)), path, tuple(stems[1:])))
         if not files:
             raise LabelImportError(f"no labelme JSON files found in {root}")

@@ -9,6 +9,7 @@ ignore value. Without dataset.json, an export of ours is read through its manife
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -85,7 +86,7 @@ def manifest_values(manifest: dict) -> tuple[dict[int, str], int | None]:
 def read_plane(path: Path, size: tuple[int, int]) -> np.ndarray:
     """The HxW label plane of a 2-D NIfTI file, checked against the image size."""
     try:
-        img = nib.load(str(path))
+        img: Any = nib.load(str(path))  # any nibabel image type; checked below
         shape = tuple(int(s) for s in img.shape)
         if len(shape) < 2 or any(s != 1 for s in shape[2:]):
             raise LabelImportError(f"{path.name} is a {'x'.join(map(str, shape))} volume, "
