@@ -493,3 +493,24 @@ def test_unsaved_journalled_edits_count_as_existing_labels(tmp_path: Path, capsy
     assert main(["import", str(dst), "--from", "png", str(out)]) == 1
     assert "skipped im_2: already has a mask" in capsys.readouterr().err
     assert not (dst / "masks" / "im_2.png").exists()
+
+
+def test_replace_keeps_journalled_edits_and_corrupt_masks_in_the_backup(tmp_path: Path) -> None:
+    from resunet_gui.core.types import BBox
+
+    src = make_project(tmp_path / "src")
+    out = export(src, "png", tmp_path / "out")
+    dst = copy_without_masks(src, tmp_path / "dst")
+    (dst / "masks").mkdir(exist_ok=True)
+    (dst / "masks" / "im_1.png").write_bytes(b"not a png")
+    with Project.open(dst) as p:
+        p.journal.append("im_2", BBox(0, 0, 2, 2), np.full((2, 2), 2, np.uint8))
+    assert main(["import", str(dst), "--from", "png", str(out), "--replace"]) == 0
+    for i in range(3):
+        assert np.array_equal(read_mask(dst / "masks" / f"im_{i}.png"), synthetic_mask(i))
+    (backup,) = (dst / ".resunet").glob("import-backup-*")
+    assert (backup / "im_1.png").read_bytes() == b"not a png"
+    edited = read_mask(backup / "im_2.png")
+    assert (edited[:2, :2] == 2).all() and not edited[2:].any()
+    with Project.open(dst) as p:
+        assert p.pending_recovery == []  # the replaced edits are not replayed over the import

@@ -7,8 +7,10 @@ the project's lock). An image that already has a mask is skipped and reported un
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from resunet_gui.core.errors import ImageReadError
-from resunet_gui.core.storage import atomic_write_bytes
+from resunet_gui.core.storage import atomic_write_bytes, atomic_write_png
 from resunet_gui.core.types import ImageStatus
 
 from .base import ImportResult, LabelFile, LabelImportError, Reader
@@ -79,10 +81,20 @@ def _has_labels(project: Any, stem: str) -> bool:
     return project.mask_path(stem).is_file() or project.journal.count(stem) > 0
 
 
-def _backup(project: Any, stem: str, folder: Path) -> None:
-    """Keep a copy of a mask an import replaces (``--replace`` never loses annotations)."""
+def _backup(project: Any, stem: str, size: tuple[int, int], folder: Path) -> None:
+    """Keep what an import replaces (``--replace`` never loses annotations): the saved mask,
+    or, with unsaved journalled edits, the mask as the edits left it."""
     path = project.mask_path(stem)
-    if path.is_file():
+    if project.journal.count(stem) > 0:
+        try:
+            mask = project.read_mask(stem)
+        except ImageReadError:
+            mask = None
+        mask = np.zeros(size, np.uint8) if mask is None or mask.shape != size else mask
+        project.journal.replay(stem, mask)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_png(folder / path.name, mask)
+    elif path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(folder / path.name, path.read_bytes())
 
@@ -99,8 +111,9 @@ def _write(project: Any, reader: Reader, item: LabelFile, classes: ClassMap,
     if mask.shape != tuple(size) or mask.dtype != np.uint8:
         return f"labels are {mask.shape[1]}x{mask.shape[0]}, the image is {size[1]}x{size[0]}"
     if backup is not None:
-        _backup(project, item.stem, backup)
-        project.read_mask(item.stem)  # take the on-disk version: save_mask checks it
+        _backup(project, item.stem, tuple(size), backup)
+        with contextlib.suppress(ImageReadError):  # a corrupt old mask is replaced all the same
+            project.read_mask(item.stem)  # take the on-disk version: save_mask checks it
         project.journal.clear(item.stem)
     project.save_mask(item.stem, mask)
     project.set_status(item.stem, ImageStatus.DONE)
@@ -133,7 +146,9 @@ def import_labels(project: Any, fmt: str, source: Path | str, *, replace: bool =
     classes = ClassMap(list(project.classes), project.ignore_index, scan.colors,
                        lambda spec: project.set_classes([*project.classes, spec]))
     result.added_classes = classes.added
-    backup = project.state_dir / f"import-backup-{time.strftime('%Y%m%d-%H%M%S')}" if replace else None
+    backup = None
+    if replace:
+        backup = project.state_dir / f"import-backup-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     with project.batch():
         for i, item in enumerate(todo):
             if should_cancel is not None and should_cancel():
