@@ -435,6 +435,18 @@ def test_unknown_class_names_are_added_even_when_the_project_has_masks(tmp_path:
         assert p.read_mask("im_1")[2, 8] == 3
 
 
+def test_nnunet_v1_labels_and_plain_nii_files_by_stem(tmp_path: Path) -> None:
+    src = make_project(tmp_path / "src", n=1, masks=False)
+    ds = tmp_path / "Task01"
+    ds.mkdir()
+    (ds / "dataset.json").write_text(json.dumps({"labels": {"0": "background", "1": "cell"}}))
+    plane = np.zeros((H, W), np.int16)
+    plane[5:15, 10:30] = 1
+    nifti(ds / "im_0.nii", plane)
+    assert main(["import", str(src), "--from", "nifti", str(ds)]) == 0
+    assert np.array_equal(read_mask(src / "masks" / "im_0.png"), plane.astype(np.uint8))
+
+
 def test_nifti_volume_and_corrupt_file_are_skipped(tmp_path: Path, capsys) -> None:
     src = make_project(tmp_path / "src", n=2, masks=False)
     (tmp_path / "n").mkdir()

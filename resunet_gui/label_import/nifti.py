@@ -35,11 +35,14 @@ IMAGE_DIRS = ("imagesTr", "imagesTs", "images")
 
 
 def dataset_labels(path: Path) -> dict[str, int]:
-    """``labels`` of an nnU-Net dataset.json as {name: value}; region labels are refused."""
+    """``labels`` of a dataset.json as {name: value} (v2 {name: value} or v1 {"value": name});
+    region-based labels are refused."""
     obj = read_json(path, 64 << 20)
     labels = obj.get("labels") if isinstance(obj, dict) else None
     if not isinstance(labels, dict):
         raise LabelImportError(f"{path.name} has no 'labels' object")
+    if labels and all(str(k).isdigit() and isinstance(v, str) for k, v in labels.items()):
+        labels = {v: int(k) for k, v in labels.items()}  # nnU-Net v1 / MSD: {"1": "name"}
     out: dict[str, int] = {}
     for name, value in labels.items():
         if isinstance(value, list):
