@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "eval": "evaluate",
     "simulate": "simulate",
     "export": "export",
+    "import": "import_labels",
     "bench": "bench",
     "doctor": "doctor",
     "demo": "demo",

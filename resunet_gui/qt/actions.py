@@ -67,6 +67,10 @@ def install_actions(w: Any) -> dict[str, QAction]:
     export.triggered.connect(lambda: w.export_dataset())
     file_menu.addAction(export)
     actions["export"] = export
+    importer = QAction("Import labels...", w)
+    importer.triggered.connect(lambda: w.import_labels())
+    file_menu.addAction(importer)
+    actions["import_labels"] = importer
     recent = file_menu.addMenu("Open &recent")
     recent.aboutToShow.connect(lambda: fill_recent_menu(w, recent))
     help_menu = w.menuBar().addMenu("&Help")

@@ -232,6 +232,12 @@ class MainWindow(QMainWindow):
         dialog.show()
         return dialog
 
+    def import_labels(self) -> Any:
+        """File > Import labels... (qt/import_dialog.py); None without an open project."""
+        from resunet_gui.qt.import_dialog import open_import_dialog
+
+        return open_import_dialog(self)
+
     def select_stem(self, stem: str) -> None:
         row = self.images.row_of(stem)
         if row < 0:
