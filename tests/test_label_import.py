@@ -202,11 +202,11 @@ def test_unknown_format_is_refused_by_the_command_line(tmp_path: Path, capsys) -
 
 def test_missing_or_empty_source_is_a_one_line_error(tmp_path: Path, capsys) -> None:
     src = make_project(tmp_path / "src")
-    assert main(["import", str(src), "--from", "coco", str(tmp_path / "nope")]) == 2
+    assert main(["import", str(src), "--from", "coco", str(tmp_path / "nope")]) == 1
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     for fmt in ("coco", "yolo", "labelme", "voc", "nifti", "png"):
-        assert main(["import", str(src), "--from", fmt, str(tmp_path / "empty")]) == 2
+        assert main(["import", str(src), "--from", fmt, str(tmp_path / "empty")]) == 1
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
 
@@ -214,11 +214,11 @@ def test_missing_or_empty_source_is_a_one_line_error(tmp_path: Path, capsys) -> 
 def test_corrupt_json_is_reported_not_raised(tmp_path: Path, capsys) -> None:
     src = make_project(tmp_path / "src", masks=False)
     (tmp_path / "coco.json").write_text('{"images": [')
-    assert main(["import", str(src), "--from", "coco", str(tmp_path / "coco.json")]) == 2
+    assert main(["import", str(src), "--from", "coco", str(tmp_path / "coco.json")]) == 1
     assert "not valid JSON" in capsys.readouterr().err
     (tmp_path / "lm").mkdir()
     (tmp_path / "lm" / "im_0.json").write_text("[" * 100000)
-    assert main(["import", str(src), "--from", "labelme", str(tmp_path / "lm")]) == 2
+    assert main(["import", str(src), "--from", "labelme", str(tmp_path / "lm")]) == 1
 
 
 def test_labels_for_images_the_project_lacks_are_reported(tmp_path: Path, capsys) -> None:
