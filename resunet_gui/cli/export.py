@@ -27,9 +27,23 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     p.add_argument("--include", choices=("done", "all"), default="done",
                    help="export only images marked done (default) or every image with a mask")
-    p.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a previous export in --out (only a folder holding a resunet-gui "
+                        "manifest.json and nothing else is replaced)")
     p.add_argument("--coco-mode", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default rle: pixel exact)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave unreadable or invalid images/masks out (listed in manifest.json) "
+                        "instead of stopping with the list")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="export images whose symlink leads outside the project folder (left out by default)")
+    p.add_argument("--voc-jpeg", action="store_true",
+                   help="VOC: write every image as JPEGImages/<id>.jpg for torchvision's VOCSegmentation, "
+                        "re-encoding non-JPEG sources (lossy; recorded in manifest.json)")
+    p.add_argument("--simplify", type=float, default=1.0, metavar="PX",
+                   help="YOLO/labelme polygon tolerance (Douglas-Peucker epsilon, pixels; default 1.0, 0 = exact)")
+    p.add_argument("--max-points", type=int, default=1000, metavar="N",
+                   help="YOLO: at most N points per line (default 1000)")
     p.set_defaults(func=run)
 
 
@@ -40,7 +54,10 @@ def run(args: argparse.Namespace) -> int:
 
     fractions = None if args.split.strip().lower() == "project" else parse_fractions(args.split)
     options = ExportOptions(include=args.include, split=fractions, seed=args.seed,
-                            overwrite=args.overwrite, coco_mode=args.coco_mode)
+                            overwrite=args.overwrite, coco_mode=args.coco_mode,
+                            simplify_px=max(0.0, args.simplify), max_points=max(3, args.max_points),
+                            voc_jpeg=args.voc_jpeg, skip_bad=args.skip_bad,
+                            follow_symlinks=args.follow_symlinks)
     with Project.open(args.folder, read_only=True) as project:
         result = export_project(project, args.format, args.out, options,
                                 progress=ProgressBar(f"export {args.format}"))

@@ -167,3 +167,46 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, bool)
     union = int((a | b).sum())
     return 1.0 if union == 0 else int((a & b).sum()) / union
+
+
+def ring_area(ring: np.ndarray) -> float:
+    """Absolute shoelace area of a closed ring (px^2); zero for fewer than 3 points."""
+    if len(ring) < 3:
+        return 0.0
+    x, y = np.asarray(ring, np.float64).T
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2.0
+
+
+def simplify_ring(ring: np.ndarray, epsilon: float) -> np.ndarray:
+    """Douglas-Peucker simplification of a closed ring: no vertex moves the outline by more
+    than ``epsilon`` pixels (cv2.approxPolyDP); ``epsilon <= 0`` keeps it as it is."""
+    if epsilon <= 0 or len(ring) < 4:
+        return ring
+    pts = np.asarray(ring, np.float32).reshape(-1, 1, 2)
+    return cv2.approxPolyDP(pts, float(epsilon), True).reshape(-1, 2).astype(np.float64)
+
+
+def capped_ring(ring: np.ndarray, epsilon: float, max_points: int) -> tuple[np.ndarray, float]:
+    """Simplify with ``epsilon``, doubling it until the ring has at most ``max_points`` points.
+
+    Returns the ring and the epsilon actually used (so the manifest can state the tolerance).
+    """
+    eps = epsilon
+    out = simplify_ring(ring, eps)
+    while len(out) > max_points:
+        eps = max(eps * 2.0, 0.5)
+        out = simplify_ring(ring, eps)
+    return out, eps
+
+
+def component_masks(binary: np.ndarray) -> list[tuple[np.ndarray, int, int, bool]]:
+    """Each 8-connected component as (bbox crop, x, y, has_holes), in OpenCV's contour order."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    out = []
+    for k in range(1, n):
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        crop = labels[y:y + h, x:x + w] == k
+        _, hier = cv2.findContours(crop.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        holes = hier is not None and bool((hier[0][:, 3] != -1).any())
+        out.append((crop, x, y, holes))
+    return out
