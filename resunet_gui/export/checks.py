@@ -89,12 +89,14 @@ def mask_value_problem(mask: np.ndarray, classes: list[ClassSpec]) -> list[int]:
 
 
 def inspect_image(stem: str, image_path: Path, classes: list[ClassSpec],
-                  load_mask: Callable[[str], np.ndarray | None]) -> Inspected:
+                  load_mask: Callable[[str], np.ndarray | None],
+                  mask_path: Path | None = None) -> Inspected:
     """Read the mask and fully decode the image (a truncated file is caught here, not copied)."""
     try:
         mask = load_mask(stem)
     except (ResunetError, OSError, ValueError) as exc:
-        return Inspected(problem=f"{stem}: mask unreadable: {exc}")
+        where = f" {mask_path}" if mask_path is not None else ""
+        return Inspected(problem=f"{stem}: mask{where} unreadable: {exc}")
     if mask is None:
         return Inspected(missing_mask=True)
     try:
@@ -104,7 +106,7 @@ def inspect_image(stem: str, image_path: Path, classes: list[ClassSpec],
     h, w = image.raw.shape[:2]
     mask = np.asarray(mask)
     if mask.shape != (h, w):
-        return Inspected(problem=f"{stem}: mask is {mask.shape[1]}x{mask.shape[0]} but image "
+        return Inspected(problem=f"{stem}: mask is {mask.shape[-1]}x{mask.shape[0]} but image "
                                  f"{image_path} is {w}x{h}")
     bad = mask_value_problem(mask, classes)
     if bad:

@@ -70,6 +70,7 @@ class SourceImage:
     split: str | None = None  # the project's own split, used when options.split is None
     model_version: str | None = None
     corrected_fraction: float | None = None
+    mask_path: Path | None = None  # named in error messages
 
 
 def _check_target(out: Path, overwrite: bool, source: Path | None) -> None:
@@ -131,7 +132,7 @@ def _select_checked(images: list[SourceImage], classes: list[ClassSpec], options
                 continue
             sel.warnings.append(f"{rec.stem}: image {path} links outside the project folder; exported "
                                 "(--follow-symlinks)")
-        found = inspect_image(rec.stem, path, classes, load_mask)
+        found = inspect_image(rec.stem, path, classes, load_mask, by_stem[rec.stem].mask_path)
         if found.missing_mask:
             sel.warnings.append(f"{rec.stem}: no mask, skipped")
         elif found.problem is not None:
@@ -229,6 +230,7 @@ def export_project(project: Any, fmt: str, out: Path | str, options: ExportOptio
         images.append(SourceImage(
             stem=stem, image_path=Path(project.image_path(stem)), status=str(_value(entry.status)),
             group=project.group_of(stem), split=project.split_of(stem),
-            model_version=entry.model_version, corrected_fraction=entry.corrected_fraction))
+            model_version=entry.model_version, corrected_fraction=entry.corrected_fraction,
+            mask_path=Path(project.mask_path(stem))))
     return export_images(images, list(project.classes), fmt, Path(out), options, project.read_mask,
                          source=Path(project.folder), progress=progress, should_cancel=should_cancel)
