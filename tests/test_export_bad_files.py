@@ -111,3 +111,14 @@ def test_follow_symlinks_exports_the_linked_image_and_says_so(tmp_path: Path) ->
     assert [im["stem"] for im in manifest["images"]] == ["leak", "ok"]
     assert any("leak" in w and "exported" in w for w in manifest["warnings"])
     assert (tmp_path / "out" / "images" / "leak.png").read_bytes() == (tmp_path / "private.png").read_bytes()
+
+
+def test_cancel_while_checking_the_files_writes_nothing(tmp_path: Path) -> None:
+    from resunet_gui.export import ExportCancelled
+
+    src = make_dataset(tmp_path / "src", n=3)
+    with Project.open(src) as project, pytest.raises(ExportCancelled):
+        export_project(project, "png", tmp_path / "out", ExportOptions(include="all"),
+                       should_cancel=lambda: True)
+    assert not (tmp_path / "out").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]

@@ -117,13 +117,16 @@ class _Selection:
 
 
 def _select_checked(images: list[SourceImage], classes: list[ClassSpec], options: ExportOptions,
-                    load_mask: Callable[[str], np.ndarray | None], source: Path | None) -> _Selection:
+                    load_mask: Callable[[str], np.ndarray | None], source: Path | None,
+                    should_cancel: Cancel | None = None) -> _Selection:
     """Pick the images to export; every unfit file is listed (error) or skipped (``skip_bad``)."""
     sel = _Selection([], {}, [], [])
     problems: list[tuple[str, str]] = []
     chosen = select([SplitRecord(im.stem, im.status, im.group) for im in images], options.include)
     by_stem = {im.stem: im for im in images}
     for rec in chosen:
+        if should_cancel is not None and should_cancel():
+            raise ExportCancelled("export cancelled; nothing was written")
         path = by_stem[rec.stem].image_path
         if source is not None and leaves_folder(path, source):
             if not options.follow_symlinks:
@@ -176,7 +179,7 @@ def export_images(images: list[SourceImage], classes: list[ClassSpec], fmt: str,
     out = Path(out)
     _check_target(out, options.overwrite, source)
     by_stem = {im.stem: im for im in images}
-    sel = _select_checked(images, classes, options, load_mask, source)
+    sel = _select_checked(images, classes, options, load_mask, source, should_cancel)
     kept = sel.kept
     if options.split is None:
         assignment = {s: by_stem[s].split if by_stem[s].split in ("train", "val", "test") else "train"
