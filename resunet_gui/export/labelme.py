@@ -19,7 +19,7 @@ import numpy as np
 from resunet_gui.core.errors import ExportError
 
 from .base import ExportItem, Writer, background_id
-from .polygons import component_masks, mask_to_polygons, ring_area, simplify_ring
+from .polygons import component_masks, mask_to_polygons, ring_area
 from .registry import register
 
 LABELME_VERSION = "5.5.0"
@@ -67,8 +67,8 @@ class LabelmeWriter(Writer):
         shapes = []
         for crop, x, y, holes in component_masks(binary):
             if not holes:
-                rings = mask_to_polygons(crop, "center")
-                ring = simplify_ring(rings[0], self.options.simplify_px) + (x, y) if rings else None
+                rings = mask_to_polygons(crop, "center", self.options.simplify_px)
+                ring = rings[0] + (x, y) if rings else None
                 if ring is not None and len(ring) >= 3 and ring_area(ring) >= self.options.min_area_px2:
                     self.info["polygons"] += 1
                     shapes.append(_polygon_shape(label, ring))

@@ -6,8 +6,9 @@ Each line is ``<class> x1 y1 x2 y2 ...`` normalised by width/height, one line pe
 contiguous from 0 over the exported classes (a class 0 named "background" and 255 are left
 out); data.yaml maps them back to names.
 
-Rings are simplified (Douglas-Peucker, ``options.simplify_px``; doubled until a line has at
-most ``options.max_points`` points) and lines with fewer than 3 points or an area under
+Rings are simplified (Douglas-Peucker, ``options.simplify_px``, piece by piece between the
+hole bridges so those stay exact; doubled, up to 8 px, until a line has at most
+``options.max_points`` points, else counted in ``lines_over_cap``) and lines with fewer than 3 points or an area under
 ``options.min_area_px2`` are dropped (Ultralytics turns them into zero-area boxes); the
 manifest's ``format_info`` records the tolerances and the number dropped.
 
@@ -22,7 +23,7 @@ import json
 import numpy as np
 
 from .base import SPLITS, ExportItem, Writer, exported_classes
-from .polygons import capped_ring, mask_to_polygons, ring_area
+from .polygons import capped_pieces, component_pieces, ring_area
 from .registry import register
 
 
@@ -44,14 +45,15 @@ class YoloWriter(Writer):
             "class_index": {str(c.id): i for i, c in enumerate(self.cats)},
             "simplify_epsilon_px": opts.simplify_px, "max_points": opts.max_points,
             "min_area_px2": opts.min_area_px2, "max_epsilon_used_px": opts.simplify_px,
-            "dropped_components": 0, "convention": "pixel centre"})
+            "dropped_components": 0, "lines_over_cap": 0, "convention": "pixel centre"})
 
     def _rings(self, binary: np.ndarray) -> list[np.ndarray]:
         """Simplified, capped, non-degenerate rings of one class mask."""
         out = []
-        for ring in mask_to_polygons(binary, "center"):
-            ring, eps = capped_ring(ring, self.options.simplify_px, self.options.max_points)
+        for pieces in component_pieces(binary, "center"):
+            ring, eps = capped_pieces(pieces, self.options.simplify_px, self.options.max_points)
             self.info["max_epsilon_used_px"] = max(self.info["max_epsilon_used_px"], eps)
+            self.info["lines_over_cap"] += int(len(ring) > self.options.max_points)
             if len(ring) < 3 or ring_area(ring) < self.options.min_area_px2:
                 self.info["dropped_components"] += 1
                 continue
