@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--voc-jpeg", action="store_true",
                    help="VOC: write every image as JPEGImages/<id>.jpg for torchvision's VOCSegmentation, "
                         "re-encoding non-JPEG sources (lossy; recorded in manifest.json)")
-    p.add_argument("--simplify", type=float, default=1.0, metavar="PX",
-                   help="YOLO/labelme polygon tolerance (Douglas-Peucker epsilon, pixels; default 1.0, 0 = exact)")
+    p.add_argument("--simplify", type=float, default=0.5, metavar="PX",
+                   help="YOLO/labelme polygon tolerance (Douglas-Peucker epsilon, pixels; default 0.5, 0 = exact)")
     p.add_argument("--max-points", type=int, default=1000, metavar="N",
                    help="YOLO: at most N points per line (default 1000)")
     p.set_defaults(func=run)

@@ -36,7 +36,7 @@ class ExportOptions:
     seed: int = 0
     overwrite: bool = False
     coco_mode: Literal["rle", "polygon"] = "rle"
-    simplify_px: float = 1.0      # Douglas-Peucker epsilon of YOLO/labelme polygons, in pixels
+    simplify_px: float = 0.5      # Douglas-Peucker epsilon of YOLO/labelme polygons, in pixels
     max_points: int = 1000        # cap on the points of one YOLO line
     min_area_px2: float = 1.0     # YOLO/labelme polygons below this area are not written as polygons
     voc_jpeg: bool = False        # VOC: write every image as JPEGImages/<id>.jpg (re-encoding non-JPEGs)

@@ -217,7 +217,7 @@ def simplify_ring(ring: np.ndarray, epsilon: float) -> np.ndarray:
     return cv2.approxPolyDP(pts, float(epsilon), True).reshape(-1, 2).astype(np.float64)
 
 
-MAX_EPSILON = 8.0  # px; a line still over the point cap here is kept (and counted)
+MAX_EPSILON = 2.0  # px; a line still over the point cap here is kept (and counted)
 
 
 def capped_pieces(pieces: list[np.ndarray], epsilon: float, max_points: int) -> tuple[np.ndarray, float]:

@@ -7,7 +7,7 @@ contiguous from 0 over the exported classes (a class 0 named "background" and 25
 out); data.yaml maps them back to names.
 
 Rings are simplified (Douglas-Peucker, ``options.simplify_px``, piece by piece between the
-hole bridges so those stay exact; doubled, up to 8 px, until a line has at most
+hole bridges so those stay exact; doubled, up to 2 px, until a line has at most
 ``options.max_points`` points, else counted in ``lines_over_cap``) and lines with fewer than 3 points or an area under
 ``options.min_area_px2`` are dropped (Ultralytics turns them into zero-area boxes); the
 manifest's ``format_info`` records the tolerances and the number dropped.
