@@ -201,6 +201,7 @@ def test_cli_export_writes_dataset_and_reports_errors_in_one_line(tmp_path: Path
                "--seed", "3", "--include", "all", "--coco-mode", "polygon"])
     captured = capsys.readouterr()
     assert rc == 0 and "exported 6 images" in captured.out and "6/6" in captured.err
+    assert "check files [" in captured.err  # the check pass decodes every image: it shows progress
     assert (out / "annotations" / "instances_train.json").is_file()
     assert not (src / ".resunet").exists()  # the CLI opens the project read-only
     rc = main(["export", str(src), "--format", "coco", "--out", str(out)])

@@ -47,6 +47,19 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.set_defaults(func=run)
 
 
+class _LazyBar:
+    """A ProgressBar started at its first update, so its clock and ETA cover its own phase."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: ProgressBar | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = ProgressBar(self.label)
+        self.bar(done, total)
+
+
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.core.project import Project
     from resunet_gui.export import ExportOptions, export_project
@@ -60,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                             follow_symlinks=args.follow_symlinks)
     with Project.open(args.folder, read_only=True) as project:
         result = export_project(project, args.format, args.out, options,
-                                progress=ProgressBar(f"export {args.format}"))
+                                progress=_LazyBar(f"export {args.format}"),
+                                check_progress=_LazyBar("check files"))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     counts = ", ".join(f"{k} {v}" for k, v in result.split_counts.items())

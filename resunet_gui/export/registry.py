@@ -118,15 +118,20 @@ class _Selection:
 
 def _select_checked(images: list[SourceImage], classes: list[ClassSpec], options: ExportOptions,
                     load_mask: Callable[[str], np.ndarray | None], source: Path | None,
-                    should_cancel: Cancel | None = None) -> _Selection:
-    """Pick the images to export; every unfit file is listed (error) or skipped (``skip_bad``)."""
+                    should_cancel: Cancel | None = None, progress: Progress | None = None) -> _Selection:
+    """Pick the images to export; every unfit file is listed (error) or skipped (``skip_bad``).
+
+    Checking decodes every image (seconds on a large folder), hence its own ``progress``.
+    """
     sel = _Selection([], {}, [], [])
     problems: list[tuple[str, str]] = []
     chosen = select([SplitRecord(im.stem, im.status, im.group) for im in images], options.include)
     by_stem = {im.stem: im for im in images}
-    for rec in chosen:
+    for i, rec in enumerate(chosen):
         if should_cancel is not None and should_cancel():
             raise ExportCancelled("export cancelled; nothing was written")
+        if progress is not None:
+            progress(i + 1, len(chosen))
         path = by_stem[rec.stem].image_path
         if source is not None and leaves_folder(path, source):
             if not options.follow_symlinks:
@@ -172,14 +177,19 @@ def _write_all(writer: Writer, items: list[ExportItem], load_mask: Callable[[str
 def export_images(images: list[SourceImage], classes: list[ClassSpec], fmt: str, out: Path,
                   options: ExportOptions, load_mask: Callable[[str], np.ndarray | None], *,
                   source: Path | None = None, progress: Progress | None = None,
-                  should_cancel: Cancel | None = None) -> ExportResult:
-    """Export ``images`` (masks read on demand through ``load_mask``) as format ``fmt``."""
+                  should_cancel: Cancel | None = None,
+                  check_progress: Progress | None = None) -> ExportResult:
+    """Export ``images`` (masks read on demand through ``load_mask``) as format ``fmt``.
+
+    ``check_progress`` follows the pass that checks every file before anything is written,
+    ``progress`` the writing (both count images).
+    """
     t0 = time.perf_counter()
     cls = writer_class(fmt)
     out = Path(out)
     _check_target(out, options.overwrite, source)
     by_stem = {im.stem: im for im in images}
-    sel = _select_checked(images, classes, options, load_mask, source, should_cancel)
+    sel = _select_checked(images, classes, options, load_mask, source, should_cancel, check_progress)
     kept = sel.kept
     if options.split is None:
         assignment = {s: by_stem[s].split if by_stem[s].split in ("train", "val", "test") else "train"
@@ -224,7 +234,8 @@ def _value(x: Any) -> Any:
 
 def export_project(project: Any, fmt: str, out: Path | str, options: ExportOptions | None = None,
                    progress: Progress | None = None,
-                   should_cancel: Cancel | None = None) -> ExportResult:
+                   should_cancel: Cancel | None = None,
+                   check_progress: Progress | None = None) -> ExportResult:
     """Export an open ``core.project.Project``; never writes into the project folder."""
     options = options or ExportOptions()
     images = []
@@ -236,4 +247,5 @@ def export_project(project: Any, fmt: str, out: Path | str, options: ExportOptio
             model_version=entry.model_version, corrected_fraction=entry.corrected_fraction,
             mask_path=Path(project.mask_path(stem))))
     return export_images(images, list(project.classes), fmt, Path(out), options, project.read_mask,
-                         source=Path(project.folder), progress=progress, should_cancel=should_cancel)
+                         source=Path(project.folder), progress=progress, should_cancel=should_cancel,
+                         check_progress=check_progress)
