@@ -122,3 +122,15 @@ def test_cancel_while_checking_the_files_writes_nothing(tmp_path: Path) -> None:
                        should_cancel=lambda: True)
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
+def test_a_project_whose_images_all_link_outside_says_which_option_exports_them(tmp_path: Path) -> None:
+    outside = tmp_path / "private.png"
+    cv2.imwrite(str(outside), np.full((8, 8), 200, np.uint8))
+    project = tmp_path / "project"
+    (project / "images").mkdir(parents=True)
+    os.symlink(outside, project / "images" / "a.png")
+    with pytest.raises(ExportError, match="1 image.*link outside the project folder: --follow-symlinks"):
+        export_images([SourceImage("a", project / "images" / "a.png", "done")],
+                      [ClassSpec(0, "background", (0, 0, 0))], "png", tmp_path / "out",
+                      ExportOptions(), lambda stem: np.zeros((8, 8), np.uint8), source=project)

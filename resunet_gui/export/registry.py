@@ -155,7 +155,9 @@ def _select_checked(images: list[SourceImage], classes: list[ClassSpec], options
     sel.skipped = [{"stem": stem, "error": msg} for stem, msg in problems]
     sel.warnings += [f"skipped (--skip-bad): {msg}" for _, msg in problems]
     if not sel.kept:
-        raise ExportError(f"nothing to export: no images with masks match --include {options.include}")
+        linked = sum("links outside the project folder" in w for w in sel.warnings)
+        hint = f" ({linked} image(s) link outside the project folder: --follow-symlinks)" if linked else ""
+        raise ExportError(f"nothing to export: no images with masks match --include {options.include}{hint}")
     return sel
 
 
