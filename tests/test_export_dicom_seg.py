@@ -110,6 +110,6 @@ def test_cli_exports_dicom_seg_and_explains_cine_without_geometry(tmp_path: Path
     copy_bundled(tmp_path / "cine", "examples_ybr_color.dcm")  # ultrasound cine: no geometry
     _annotate(tmp_path / "cine")
     assert main(["export", str(tmp_path / "cine"), "--format", "dicom_seg", "--out",
-                 str(tmp_path / "out2")]) == 2
+                 str(tmp_path / "out2")]) == 1
     err = capsys.readouterr().err
     assert "examples_ybr_color.dcm" in err and "frame of reference" in err

@@ -68,12 +68,45 @@ def test_non_empty_target_is_refused_and_kept(tmp_path: Path) -> None:
 def test_overwrite_replaces_the_old_export_completely(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "src")
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
     with Project.open(src) as project:
+        export_project(project, "yolo", out, ALL)
         export_project(project, "voc", out, ExportOptions(include="all", overwrite=True))
-    assert not (out / "stale.txt").exists() and (out / "manifest.json").is_file()
+    assert not (out / "data.yaml").exists() and (out / "labelmap.txt").is_file()
+    assert json.loads((out / "manifest.json").read_text())["format"] == "voc"
     assert leftovers(tmp_path) == []
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_previous_export(tmp_path: Path, capsys) -> None:
+    src = make_dataset(tmp_path / "src")
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.tex").write_text("years of work")
+    assert main(["export", str(src), "--format", "png", "--out", str(out), "--include", "all",
+                 "--overwrite"]) != 0
+    err = capsys.readouterr().err
+    assert "--overwrite" in err and str(out) in err
+    assert (out / "chapter1.tex").read_text() == "years of work"
+
+
+def test_overwrite_refuses_a_previous_export_with_extra_files_in_it(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "src")
+    out = tmp_path / "out"
+    with Project.open(src) as project:
+        export_project(project, "png", out, ALL)
+        (out / "images" / "notes.txt").write_text("added later by the user")
+        with pytest.raises(ExportError, match=r"--overwrite refused.*images/notes\.txt"):
+            export_project(project, "png", out, ExportOptions(include="all", overwrite=True))
+    assert (out / "images" / "notes.txt").is_file()
+
+
+def test_overwrite_refuses_a_forged_manifest_of_another_app(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "src")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"app": "other", "files": {}}))
+    with Project.open(src) as project, pytest.raises(ExportError, match="--overwrite refused"):
+        export_project(project, "png", out, ExportOptions(include="all", overwrite=True))
+    assert (out / "manifest.json").is_file()
 
 
 def test_empty_existing_target_is_used(tmp_path: Path) -> None:
@@ -168,6 +201,7 @@ def test_cli_export_writes_dataset_and_reports_errors_in_one_line(tmp_path: Path
                "--seed", "3", "--include", "all", "--coco-mode", "polygon"])
     captured = capsys.readouterr()
     assert rc == 0 and "exported 6 images" in captured.out and "6/6" in captured.err
+    assert "check files [" in captured.err  # the check pass decodes every image: it shows progress
     assert (out / "annotations" / "instances_train.json").is_file()
     assert not (src / ".resunet").exists()  # the CLI opens the project read-only
     rc = main(["export", str(src), "--format", "coco", "--out", str(out)])

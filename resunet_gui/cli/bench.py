@@ -3,7 +3,8 @@
 ``--json`` (default) model speed (bench_model), ``--brush`` painting cost (bench_brush),
 ``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui),
 ``--project`` status-change cost in a big project (bench_project), ``--tiles`` large-image
-tiling overhead (bench_tiles). Modules are
+tiling overhead (bench_tiles), ``--export-memory`` COCO export memory vs mask count
+(bench_export_memory). Modules are
 optional: a build without one says so instead of failing at start-up.
 """
 from __future__ import annotations
@@ -24,6 +25,7 @@ BENCHES: dict[str, str] = {
     "ui": "bench_ui",
     "project": "bench_project",
     "tiles": "bench_tiles",
+    "export-memory": "bench_export_memory",
 }
 
 
@@ -53,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                        help="cost of one status change in a 10,000-image project")
     which.add_argument("--tiles", dest="bench", action="store_const", const="tiles",
                        help="per-pixel cost of a large image's tiled suggestion vs 512x512")
+    which.add_argument("--export-memory", dest="bench", action="store_const", const="export-memory",
+                       help="peak memory of a COCO export of 500 vs 2,000 masks")
     for flag, module_name in BENCHES.items():
         module = _module(module_name)
         add = getattr(module, "add_arguments", None)

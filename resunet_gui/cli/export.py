@@ -31,9 +31,22 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--include", choices=("done", "all"), default="done",
                    help="export only images marked done (default) or every image with a mask")
     p.add_argument("--overwrite", action="store_true",
-                   help="replace a previous export in the target folder")
+                   help="replace a previous export in --out (only a folder holding a resunet-gui "
+                        "manifest.json and nothing else is replaced)")
     p.add_argument("--coco-mode", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default rle: pixel exact)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave unreadable or invalid images/masks out (listed in manifest.json) "
+                        "instead of stopping with the list")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="export images whose symlink leads outside the project folder (left out by default)")
+    p.add_argument("--voc-jpeg", action="store_true",
+                   help="VOC: write every image as JPEGImages/<id>.jpg for torchvision's VOCSegmentation, "
+                        "re-encoding non-JPEG sources (lossy; recorded in manifest.json)")
+    p.add_argument("--simplify", type=float, default=0.5, metavar="PX",
+                   help="YOLO/labelme polygon tolerance (Douglas-Peucker epsilon, pixels; default 0.5, 0 = exact)")
+    p.add_argument("--max-points", type=int, default=1000, metavar="N",
+                   help="YOLO: at most N points per line (default 1000)")
     add_recover_flag(p)
     p.set_defaults(func=run)
 
@@ -58,17 +71,34 @@ def _name_overwrite(exc: ExportError, overwrite: bool) -> ExportError:
     return ExportError(f"{text.rstrip('.')} (pass --overwrite to replace a previous export)")
 
 
+class _LazyBar:
+    """A ProgressBar started at its first update, so its clock and ETA cover its own phase."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar: ProgressBar | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = ProgressBar(self.label)
+        self.bar(done, total)
+
+
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.core.project import Project
     from resunet_gui.export import ExportOptions, export_project
 
     options = ExportOptions(include=args.include, split=args.split, seed=args.seed,
-                            overwrite=args.overwrite, coco_mode=args.coco_mode)
+                            overwrite=args.overwrite, coco_mode=args.coco_mode,
+                            simplify_px=max(0.0, args.simplify), max_points=max(3, args.max_points),
+                            voc_jpeg=args.voc_jpeg, skip_bad=args.skip_bad,
+                            follow_symlinks=args.follow_symlinks)
     recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
         try:
             result = export_project(project, args.format, args.out, options,
-                                    progress=ProgressBar(f"export {args.format}"))
+                                    progress=_LazyBar(f"export {args.format}"),
+                                    check_progress=_LazyBar("check files"))
         except ExportError as exc:
             raise _name_overwrite(exc, args.overwrite) from None
     for warning in result.warnings:

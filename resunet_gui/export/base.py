@@ -39,6 +39,12 @@ class ExportOptions:
     seed: int = 0
     overwrite: bool = False
     coco_mode: Literal["rle", "polygon"] = "rle"
+    simplify_px: float = 0.5      # Douglas-Peucker epsilon of YOLO/labelme polygons, in pixels
+    max_points: int = 1000        # cap on the points of one YOLO line
+    min_area_px2: float = 1.0     # YOLO/labelme polygons below this area are not written as polygons
+    voc_jpeg: bool = False        # VOC: write every image as JPEGImages/<id>.jpg (re-encoding non-JPEGs)
+    skip_bad: bool = False        # leave unreadable/invalid files out (listed in the manifest) instead of stopping
+    follow_symlinks: bool = False  # export images whose symlink leads outside the project folder
 
 
 @dataclass
@@ -111,12 +117,16 @@ class Writer(ABC):
     description: ClassVar[str]
     ignore_note: ClassVar[str]  # how class 255 (ignore) is represented, for the manifest
 
-    def __init__(self, root: Path, classes: list[ClassSpec], options: ExportOptions) -> None:
+    def __init__(self, root: Path, classes: list[ClassSpec], options: ExportOptions,
+                 final_root: Path | None = None) -> None:
         self.root = root
+        self.final_root = final_root or root  # where the staging folder will be published
         self.classes = sorted(classes, key=lambda c: c.id)
         self.options = options
         self.files: dict[str, str] = {}  # relative posix path -> sha256
         self.ignore_index = IGNORE_INDEX
+        self.info: dict[str, Any] = {}  # format-specific facts for manifest["format_info"]
+        self.warnings: list[str] = []
 
     def begin(self) -> None:  # noqa: B027 - optional hook
         """Called once before the first item."""
@@ -127,6 +137,9 @@ class Writer(ABC):
 
     def finish(self, items: list[tuple[str, str, str | None]]) -> None:  # noqa: B027
         """Called once after the last item with (name, split, group) in write order."""
+
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """Called when the export fails or is cancelled: release open files."""
 
     def _target(self, rel: str) -> Path:
         path = (self.root / rel).resolve()
@@ -149,6 +162,10 @@ class Writer(ABC):
     def put_json(self, rel: str, obj: Any, indent: int | None = 2) -> None:
         self.put_text(rel, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
 
+    def put_stream(self, rel: str) -> HashingWriter:
+        """A text file written piece by piece (large JSON), hashed as it is written."""
+        return HashingWriter(self, rel, self._target(rel))
+
     def put_copy(self, rel: str, src: Path) -> None:
         """Copy a file byte for byte, hashing it on the way (a slice of a stack: its pixels)."""
         if split_slice_path(src) is not None:
@@ -166,6 +183,33 @@ class Writer(ABC):
                 raise
             raise storage_error(exc, target) from None  # e.g. disk full while writing
         self.files[rel] = digest.hexdigest()
+
+
+class HashingWriter:
+    """Context manager: ``write(text)`` appends UTF-8 text and updates the file's sha256."""
+
+    def __init__(self, writer: Writer, rel: str, path: Path) -> None:
+        self._writer, self._rel = writer, rel
+        self._file = open(path, "wb")  # noqa: SIM115 - closed in __exit__
+        self._digest = hashlib.sha256()
+
+    def write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        self._digest.update(data)
+        self._file.write(data)
+
+    def __enter__(self) -> HashingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.close()
+        self._writer.files[self._rel] = self._digest.hexdigest()
+
+
+def exported_classes(classes: list[ClassSpec]) -> list[ClassSpec]:
+    """Classes that get a category/label in polygon formats: not background-named 0, not 255."""
+    bg = background_id(classes)
+    return [c for c in sorted(classes, key=lambda c: c.id) if c.id != bg and c.id != IGNORE_INDEX]
 
 
 def remove_tree(path: Path) -> None:

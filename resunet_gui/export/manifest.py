@@ -33,8 +33,9 @@ class ManifestImage:
 
 def build_manifest(*, fmt: str, source: str | None, classes: list[ClassSpec],
                    options: ExportOptions, images: list[ManifestImage],
-                   files: dict[str, str], ignore_note: str,
-                   warnings: list[str]) -> dict[str, Any]:
+                   files: dict[str, str], ignore_note: str, warnings: list[str],
+                   format_info: dict[str, Any] | None = None,
+                   skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
     """Plain-JSON manifest; ``files`` maps relative path -> sha256 (the manifest excluded)."""
     return {
         "app": "resunet-gui",
@@ -47,6 +48,12 @@ def build_manifest(*, fmt: str, source: str | None, classes: list[ClassSpec],
             "split": list(options.split) if options.split is not None else "project",
             "seed": options.seed,
             "coco_mode": options.coco_mode,
+            "simplify_px": options.simplify_px,
+            "max_points": options.max_points,
+            "min_area_px2": options.min_area_px2,
+            "voc_jpeg": options.voc_jpeg,
+            "skip_bad": options.skip_bad,
+            "follow_symlinks": options.follow_symlinks,
         },
         "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in classes],
         "ignore_index": IGNORE_INDEX,
@@ -59,6 +66,8 @@ def build_manifest(*, fmt: str, source: str | None, classes: list[ClassSpec],
             }
             for im in images
         ],
+        "format_info": dict(format_info or {}),
+        "skipped": list(skipped or []),
         "warnings": list(warnings),
         "files": {k: files[k] for k in sorted(files)},
     }

@@ -41,7 +41,7 @@ def _rings_of(binary: np.ndarray) -> list[list[np.ndarray]]:
     return groups
 
 
-def _splice_holes(rings: list[np.ndarray]) -> np.ndarray:
+def _splice_holes(rings: list[np.ndarray]) -> list[np.ndarray]:
     """Join holes to the outer ring by vertical bridges running over region pixels.
 
     Holes are taken top-down; from its topmost vertex each hole walks upward until it meets
@@ -49,7 +49,7 @@ def _splice_holes(rings: list[np.ndarray]) -> np.ndarray:
     on foreground pixels and the result is a tree of rings walked depth first.
     """
     if len(rings) == 1:
-        return rings[0]
+        return [rings[0]]
     x0, y0 = rings[0].min(axis=0)
     x1, y1 = rings[0].max(axis=0)
     local = [r - (x0, y0) for r in rings]
@@ -85,10 +85,12 @@ def _splice_holes(rings: list[np.ndarray]) -> np.ndarray:
     return _walk(rings, children)
 
 
-def _walk(rings: list[np.ndarray], children: dict[int, list[tuple[int, int, int]]]) -> np.ndarray:
+def _walk(rings: list[np.ndarray], children: dict[int, list[tuple[int, int, int]]]) -> list[np.ndarray]:
     """Emit the ring tree depth first: at each attachment vertex, go round the hole and back.
 
-    Iterative (an explicit stack), since hole chains can be deeper than Python's recursion limit.
+    Returns the pieces between bridges (each bridge joins the end of one piece to the start of
+    the next), so simplification can keep the bridges exact. Iterative (an explicit stack),
+    since hole chains can be deeper than Python's recursion limit.
     """
     def frame(r: int, start: int) -> list:
         n = len(rings[r])
@@ -110,7 +112,7 @@ def _walk(rings: list[np.ndarray], children: dict[int, list[tuple[int, int, int]
         else:
             out.append(pts[prev:])
             stack.pop()
-    return np.concatenate(out)
+    return out
 
 
 def _simplify(ring: np.ndarray) -> np.ndarray:
@@ -128,27 +130,56 @@ def _simplify(ring: np.ndarray) -> np.ndarray:
     return ring[keep]
 
 
-def mask_to_polygons(binary: np.ndarray, convention: Convention = "center") -> list[np.ndarray]:
-    """One float64 Nx2 (x, y) ring per 8-connected component of ``binary``, holes spliced in."""
+def _join(pieces: list[np.ndarray], epsilon: float) -> np.ndarray:
+    """One ring from spliced pieces; with ``epsilon`` > 0 each piece is simplified with
+    Douglas-Peucker keeping its end points, so the zero-width hole bridges stay exact."""
+    if epsilon <= 0:
+        return _simplify(np.concatenate(pieces))
+    if len(pieces) == 1:
+        return simplify_ring(_simplify(pieces[0]), epsilon)
+    return np.concatenate([_simplify_open(p, epsilon) for p in pieces]).astype(np.float64)
+
+
+def _simplify_open(piece: np.ndarray, epsilon: float) -> np.ndarray:
+    """Douglas-Peucker on an open polyline, end points kept. It is split at the vertex
+    farthest from its start first: a piece that comes back to its start (a hole walked round
+    from its bridge) has no chord for Douglas-Peucker to measure against."""
+    if len(piece) < 3:
+        return piece
+    k = int(np.argmax(((piece - piece[0]) ** 2).sum(1)))
+    halves = [piece[: k + 1], piece[k:]]
+    out = [cv2.approxPolyDP(np.asarray(h, np.float32).reshape(-1, 1, 2), float(epsilon), False)
+           .reshape(-1, 2) for h in halves if len(h) >= 2]
+    return np.concatenate([out[0], *[o[1:] for o in out[1:]]])
+
+
+def component_pieces(binary: np.ndarray, convention: Convention = "center") -> list[list[np.ndarray]]:
+    """Per 8-connected component, the spliced ring as pieces between bridges (see _join)."""
+    grid, scale = _grid(binary, convention)
+    return [[p.astype(np.float64) * scale for p in _splice_holes(rings)] for rings in _rings_of(grid)]
+
+
+def _grid(binary: np.ndarray, convention: Convention) -> tuple[np.ndarray, float]:
     binary = np.asarray(binary).astype(bool)
-    if convention == "corner":
-        # each pixel becomes a 3x3 block on a half-pixel lattice; lattice index k is
-        # corner coordinate k / 2, so contours through lattice pixels follow pixel edges
-        h, w = binary.shape
-        up = np.zeros((2 * h + 1, 2 * w + 1), np.uint8)
-        big = np.repeat(np.repeat(binary, 2, axis=0), 2, axis=1).astype(np.uint8)
-        up[: 2 * h, : 2 * w] |= big
-        up[1:, 1:] |= big
-        up[1:, : 2 * w] |= big
-        up[: 2 * h, 1:] |= big
-        grid, scale = up, 0.5
-    else:
-        grid, scale = binary.astype(np.uint8), 1.0
-    polys = []
-    for rings in _rings_of(grid):
-        ring = _simplify(_splice_holes(rings))
-        polys.append(ring.astype(np.float64) * scale)
-    return polys
+    if convention != "corner":
+        return binary.astype(np.uint8), 1.0
+    # each pixel becomes a 3x3 block on a half-pixel lattice; lattice index k is
+    # corner coordinate k / 2, so contours through lattice pixels follow pixel edges
+    h, w = binary.shape
+    up = np.zeros((2 * h + 1, 2 * w + 1), np.uint8)
+    big = np.repeat(np.repeat(binary, 2, axis=0), 2, axis=1).astype(np.uint8)
+    up[: 2 * h, : 2 * w] |= big
+    up[1:, 1:] |= big
+    up[1:, : 2 * w] |= big
+    up[: 2 * h, 1:] |= big
+    return up, 0.5
+
+
+def mask_to_polygons(binary: np.ndarray, convention: Convention = "center",
+                     epsilon: float = 0.0) -> list[np.ndarray]:
+    """One float64 Nx2 (x, y) ring per 8-connected component of ``binary``, holes spliced in;
+    exact for ``epsilon`` 0, else simplified within ``epsilon`` pixels."""
+    return [_join(pieces, epsilon) for pieces in component_pieces(binary, convention)]
 
 
 def polygons_to_mask(polys: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
@@ -167,3 +198,47 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     b = np.asarray(b, bool)
     union = int((a | b).sum())
     return 1.0 if union == 0 else int((a & b).sum()) / union
+
+
+def ring_area(ring: np.ndarray) -> float:
+    """Absolute shoelace area of a closed ring (px^2); zero for fewer than 3 points."""
+    if len(ring) < 3:
+        return 0.0
+    x, y = np.asarray(ring, np.float64).T
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2.0
+
+
+def simplify_ring(ring: np.ndarray, epsilon: float) -> np.ndarray:
+    """Douglas-Peucker simplification of a closed ring: no vertex moves the outline by more
+    than ``epsilon`` pixels (cv2.approxPolyDP); ``epsilon <= 0`` keeps it as it is."""
+    if epsilon <= 0 or len(ring) < 4:
+        return ring
+    pts = np.asarray(ring, np.float32).reshape(-1, 1, 2)
+    return cv2.approxPolyDP(pts, float(epsilon), True).reshape(-1, 2).astype(np.float64)
+
+
+MAX_EPSILON = 2.0  # px; a line still over the point cap here is kept (and counted)
+
+
+def capped_pieces(pieces: list[np.ndarray], epsilon: float, max_points: int) -> tuple[np.ndarray, float]:
+    """Join with ``epsilon``, doubling it (up to MAX_EPSILON) until the ring has at most
+    ``max_points`` points. Returns the ring and the epsilon used (the stated tolerance)."""
+    eps = epsilon
+    out = _join(pieces, eps)
+    while len(out) > max_points and eps < MAX_EPSILON:
+        eps = min(MAX_EPSILON, max(eps * 2.0, 0.5))
+        out = _join(pieces, eps)
+    return out, eps
+
+
+def component_masks(binary: np.ndarray) -> list[tuple[np.ndarray, int, int, bool]]:
+    """Each 8-connected component as (bbox crop, x, y, has_holes), in OpenCV's contour order."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary.astype(np.uint8), connectivity=8)
+    out = []
+    for k in range(1, n):
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        crop = labels[y:y + h, x:x + w] == k
+        _, hier = cv2.findContours(crop.astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_NONE)
+        holes = hier is not None and bool((hier[0][:, 3] != -1).any())
+        out.append((crop, x, y, holes))
+    return out
