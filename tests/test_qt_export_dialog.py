@@ -179,3 +179,31 @@ def test_cancel_stops_a_running_export_and_writes_nothing(window, qtbot, tmp_pat
     assert dialog.isVisible() and "cancelled" in dialog.message.text()
     assert dialog.bar.value() == 0 and dialog.close_btn.text() == "Close"
     assert not out.exists()
+
+
+def test_a_bad_image_stops_the_export_unless_leave_out_is_ticked(window, qtbot, tmp_path):
+    src = _project(tmp_path)
+    image = src / "images" / "img_03.png"
+    image.write_bytes(image.read_bytes()[:60])  # truncated: the check pass must catch it
+    out = tmp_path / "out"
+    dialog = _dialog(window, qtbot, src, out)
+    checked: list[tuple[int, int]] = []
+    dialog.checkProgress.connect(lambda done, total: checked.append((done, total)))
+    _export(qtbot, dialog)
+    assert "img_03" in dialog.message.text() and not (out / "manifest.json").exists()
+    assert checked and checked[-1][0] == checked[-1][1]  # the check pass reported progress
+    qtbot.mouseClick(dialog.skip_bad, LEFT)
+    _export(qtbot, dialog)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [s["stem"] for s in manifest["skipped"]] == ["img_03"]
+    assert len(manifest["images"]) == 5
+
+
+def test_voc_jpeg_is_offered_only_for_voc(window, qtbot, tmp_path):
+    dialog = _dialog(window, qtbot, _project(tmp_path), tmp_path / "out")
+    dialog.format.setCurrentIndex(dialog.format.findData("coco"))
+    assert not dialog.voc_jpeg.isEnabled()
+    dialog.format.setCurrentIndex(dialog.format.findData("voc"))
+    assert dialog.voc_jpeg.isEnabled()
+    qtbot.mouseClick(dialog.voc_jpeg, LEFT)
+    assert dialog.options().voc_jpeg

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,6 +41,8 @@ def _has_split(project: Any) -> bool:
 
 class ExportDialog(QDialog):
     """Pick format, options and folder; the export runs on a ``FunctionWorker``."""
+
+    checkProgress = Signal(int, int)  # the pass that reads every file before writing
 
     def __init__(self, project: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,6 +91,13 @@ class ExportDialog(QDialog):
         form.addRow("COCO masks as", self.coco_mode)
         form.addRow("Images", self.include)
         form.addRow("Split", split_row)
+        self.voc_jpeg = QCheckBox("VOC: JPEG images for torchvision's VOCSegmentation (re-encodes "
+                                  "PNG/TIFF sources, lossy)")
+        self.skip_bad = QCheckBox("Leave out unreadable images and masks (listed in manifest.json) "
+                                  "instead of stopping")
+        self.follow_symlinks = QCheckBox("Also export images linked from outside the project folder")
+        for box in (self.voc_jpeg, self.skip_bad, self.follow_symlinks):
+            form.addRow(box)
 
     def _build_target(self, form: QFormLayout) -> None:
         folder = Path(self.project.folder)
@@ -127,6 +136,7 @@ class ExportDialog(QDialog):
 
     def _format_changed(self) -> None:
         self.coco_mode.setEnabled(self.format.currentData() == "coco")
+        self.voc_jpeg.setEnabled(self.format.currentData() == "voc")
 
     def _split_changed(self) -> None:
         random_split = self.split.currentData() == RANDOM_SPLIT
@@ -152,7 +162,9 @@ class ExportDialog(QDialog):
                  else parse_fractions(self.fractions.text()))
         return ExportOptions(include=self.include.currentData(), split=split,
                              seed=self.seed.value(), overwrite=self.overwrite.isChecked(),
-                             coco_mode=self.coco_mode.currentData())
+                             coco_mode=self.coco_mode.currentData(),
+                             voc_jpeg=self.voc_jpeg.isChecked(), skip_bad=self.skip_bad.isChecked(),
+                             follow_symlinks=self.follow_symlinks.isChecked())
 
     def start(self) -> None:
         from resunet_gui.core.errors import ResunetError
@@ -173,7 +185,9 @@ class ExportDialog(QDialog):
         self.close_btn.setText("Cancel")
         self._show_message("Exporting...")
         self.worker = create_worker(export_project, self.project, self.format.currentData(),
-                                    Path(self.target.text()), options)
+                                    Path(self.target.text()), options,
+                                    check_progress=self.checkProgress.emit)
+        self.checkProgress.connect(self._checking, Qt.ConnectionType.UniqueConnection)
         self.worker.progress.connect(self._progress)
         self.worker.returned.connect(self._exported)
         self.worker.errored.connect(self._failed)
@@ -197,9 +211,15 @@ class ExportDialog(QDialog):
             QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self.result.out).resolve())))
 
     # ---- worker signals (GUI thread) -------------------------------------------------
+    def _checking(self, done: int, total: int) -> None:
+        self._progress(done, total)
+        self._show_message(f"Checking files: {done} / {total}")
+
     def _progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
         self.bar.setValue(done)
+        if done and self.message.text().startswith("Checking"):
+            self._show_message("Exporting...")
 
     def _exported(self, result: Any) -> None:
         self.result = result
