@@ -51,7 +51,10 @@ class LoadedImage:
         return int(self.raw.shape[0]), int(self.raw.shape[1])
 
     def model_input(self) -> np.ndarray:
-        """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation)."""
+        """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation).
+
+        NaN and +/-Inf pixels (float TIFFs) become 0, the same black they show as on screen.
+        """
         raw = self.raw if self.raw.ndim == 3 else self.raw[:, :, None]
         if raw.dtype == np.uint8:
             return raw.astype(np.float32) * np.float32(1.0 / 255.0)
@@ -59,7 +62,24 @@ class LoadedImage:
         scale = 1.0 / (hi - lo) if hi > lo else 0.0
         out = (raw.astype(np.float32) - np.float32(lo)) * np.float32(scale)
         np.clip(out, 0.0, 1.0, out=out)
-        return np.nan_to_num(out, nan=0.0, copy=False)
+        return zero_non_finite(raw, out)
+
+
+def zero_non_finite(raw: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` with 0 wherever ``raw`` is NaN or +/-Inf (float data only; others unchanged)."""
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw)
+        if bad.any():
+            out[bad] = 0
+    return out
+
+
+def finite_range(raw: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) over the finite values, None when there are none (all NaN/Inf)."""
+    if raw.dtype.kind != "f":
+        return (float(raw.min()), float(raw.max())) if raw.size else None
+    finite = raw[np.isfinite(raw)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
 def _fail(path: Path, why: str) -> ImageReadError:
@@ -309,7 +329,7 @@ def _display(raw: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
         lo, hi = window
         f = (raw.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
         np.clip(f, 0, 255, out=f)
-        disp = np.nan_to_num(f, nan=0.0, copy=False).astype(np.uint8)
+        disp = zero_non_finite(raw, f).astype(np.uint8)
     if disp.ndim == 2:
         return cv2.cvtColor(disp, cv2.COLOR_GRAY2RGB)  # ~6x faster than np.repeat at 2048²
     return np.ascontiguousarray(disp)

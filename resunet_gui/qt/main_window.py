@@ -250,9 +250,10 @@ class MainWindow(QMainWindow):
         if doc.suggestion is not None:
             self._suggestion_shown(stem)
         self.tools.set_document(doc)
+        from resunet_gui.core.imageio import finite_range  # NaN/Inf pixels are skipped
+
         window = getattr(image, "window", None)
-        self.view_panel.set_window_range(
-            (float(image.raw.min()), float(image.raw.max())) if window else None, window)
+        self.view_panel.set_window_range(finite_range(image.raw) if window else None, window)
         self.statusBar().showMessage(f"{stem}: {image.shape[1]}x{image.shape[0]} "
                                      f"{image.dtype}", 4000)
         self.suggestions.image_shown(stem)
