@@ -59,13 +59,17 @@ class ProjectEngine:
         self.store = VersionStore(project.models_dir)
         self.keep = KeepBest(self.store)
         self.num_classes = num_classes_of(project)
-        current = self.store.current()
-        if current is not None:
-            model, meta = self.store.load(current)
+        choice = self.store.load_serving()
+        # damaged versions / current.json never stop the service: shown by the GUI
+        self.warnings: list[str] = choice.warnings
+        for warning in self.warnings:
+            log.warning("%s", warning)
+        if choice.model is not None and choice.meta is not None:
+            model, meta = choice.model, choice.meta
             self.normalization = meta.normalization
             self.pretrained = bool((meta.training or {}).get("pretrained_encoder", False))
-            self.weights_message = f"continuing from saved model {current}"
-            self.version: str | None = current
+            self.weights_message = f"continuing from saved model {choice.name}"
+            self.version: str | None = choice.name
         else:
             model = ResUNet(self.num_classes)
             report = load_encoder_weights(model, self.cfg.encoder_weights,
@@ -88,7 +92,7 @@ class ProjectEngine:
         self._steps_since_eval = 0
         self.last_loss: float | None = None
         self.last_check_dice: float | None = None
-        self.message = self.weights_message
+        self.message = "; ".join([*self.warnings[-1:], self.weights_message])
         self.history: list[dict] = []  # loss / Dice points for the live plot
 
     def _install(self, model: ResUNet, normalization: Normalization,
