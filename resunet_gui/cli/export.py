@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty target folder")
     p.add_argument("--coco-mode", choices=("rle", "polygon"), default="rle",
                    help="COCO segmentation encoding (default rle: pixel exact)")
+    p.add_argument("--unknown-values", choices=("fail", "ignore"), default="fail",
+                   help="mask values that are not a class: stop with a message naming the image "
+                        "and values (default), or export them as the ignore value")
     p.set_defaults(func=run)
 
 
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     fractions = None if args.split.strip().lower() == "project" else parse_fractions(args.split)
     options = ExportOptions(include=args.include, split=fractions, seed=args.seed,
-                            overwrite=args.overwrite, coco_mode=args.coco_mode)
+                            overwrite=args.overwrite, coco_mode=args.coco_mode,
+                            unknown_values=args.unknown_values)
     with Project.open(args.folder, read_only=True) as project:
         result = export_project(project, args.format, args.out, options,
                                 progress=ProgressBar(f"export {args.format}"))

@@ -21,6 +21,7 @@ from resunet_gui.core.errors import ProjectError, StorageError
 from resunet_gui.core.image_scan import scan_images, summarize_names
 from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
+from resunet_gui.core.mask_check import UnknownValues, check_mask, check_size
 from resunet_gui.core.project_state import (
     ProjectState,
     dump_state,
@@ -240,7 +241,24 @@ class Project:
         path = self.mask_path(stem)
         stamp = FileStamp.of(path)
         self._mask_stamps[stem] = stamp
-        return None if stamp is None else imageio.read_mask(path)
+        if stamp is None:
+            return None
+        mask = imageio.read_mask(path)
+        check_size(stem, mask, self.image_size(stem))  # MaskError: never edit a misfit
+        return mask
+
+    def read_mask_checked(self, stem: str, unknown: UnknownValues = "fail",
+                          warnings: list[str] | None = None) -> np.ndarray | None:
+        """The saved mask checked for size and class values (``core.mask_check``), for
+        training and export; no version bookkeeping, so worker threads may call it."""
+        path = self.mask_path(stem)
+        if not path.is_file():
+            return None
+        mask, note = check_mask(stem, imageio.read_mask(path), self.image_size(stem),
+                                [c.id for c in self.classes], self.ignore_index, unknown)
+        if note is not None and warnings is not None:
+            warnings.append(note)
+        return mask
 
     def save_mask(self, stem: str, mask: np.ndarray) -> None:
         """Write the mask atomically; refuses if another program changed it since read_mask."""

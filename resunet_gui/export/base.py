@@ -36,6 +36,7 @@ class ExportOptions:
     seed: int = 0
     overwrite: bool = False
     coco_mode: Literal["rle", "polygon"] = "rle"
+    unknown_values: Literal["fail", "ignore"] = "fail"  # mask values that are no class
 
 
 @dataclass

@@ -185,5 +185,12 @@ def export_project(project: Any, fmt: str, out: Path | str, options: ExportOptio
             stem=stem, image_path=Path(project.image_path(stem)), status=str(_value(entry.status)),
             group=project.group_of(stem), split=project.split_of(stem),
             model_version=entry.model_version, corrected_fraction=entry.corrected_fraction))
-    return export_images(images, list(project.classes), fmt, Path(out), options, project.read_mask,
-                         source=Path(project.folder), progress=progress, should_cancel=should_cancel)
+    def load_mask(stem: str) -> np.ndarray | None:  # size and class values: core.mask_check
+        return project.read_mask_checked(stem, unknown=options.unknown_values, warnings=notes)
+
+    notes: list[str] = []
+    result = export_images(images, list(project.classes), fmt, Path(out), options, load_mask,
+                           source=Path(project.folder), progress=progress,
+                           should_cancel=should_cancel)
+    result.warnings.extend(dict.fromkeys(notes))  # each mask is read twice: report once
+    return result

@@ -46,6 +46,7 @@ class Editor(QObject):
     saveStateChanged = Signal(str)  # "saved" / "saving..." / "error: ..."
     documentChanged = Signal(object)  # BBox | None  (None = whole image)
     recovered = Signal(str, int)  # stem, steps replayed from the journal
+    warning = Signal(str)  # something the user should know about the image on screen
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -109,10 +110,21 @@ class Editor(QObject):
         if cached is not None:
             self.document.set_suggestion(cached.mask)
         self.imageShown.emit(stem)
+        self._warn_unknown_values(stem)
         steps = int(getattr(self.session, "recovered_steps", 0) or 0)
         if steps:
             self.recovered.emit(stem, steps)
         return True
+
+    def _warn_unknown_values(self, stem: str) -> None:
+        """Mask values that are no class: the same check as training and export use."""
+        from resunet_gui.core.mask_check import describe_unknown, unknown_values
+
+        ids = [c.id for c in self.project.classes]
+        bad = unknown_values(self.document.labels, ids, self.project.ignore_index)
+        if bad:
+            self.warning.emit(f"{describe_unknown(stem, bad, ids)}: training ignores those "
+                              "pixels and export refuses them unless told to ignore them")
 
     def _open_session(self, stem: str) -> Any:
         from resunet_gui.annotation.session import EditSession

@@ -120,6 +120,7 @@ class MainWindow(QMainWindow):
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
         ed.saveStateChanged.connect(self.save_label.setText)
+        ed.warning.connect(lambda msg: self.statusBar().showMessage(msg, 20000))
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
