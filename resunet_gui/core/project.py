@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from resunet_gui.core import imageio
-from resunet_gui.core.errors import ProjectError, StorageError
+from resunet_gui.core.errors import ProjectError, ResunetError, StorageError
 from resunet_gui.core.image_scan import scan_images, summarize_names
 from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
@@ -69,6 +69,8 @@ class Project:
         self._journal: Journal | None = None
         self._batch = 0
         self._dirty = False
+        self._import_as = ImageStatus.DONE
+        self._read_only_requested = False
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -85,6 +87,7 @@ class Project:
             raise ProjectError(f"{folder} is not a folder")
         layout = "dataset" if (folder / "images").is_dir() else "plain"
         self = cls(folder, layout=layout, recursive=recursive)
+        self._import_as, self._read_only_requested = ImageStatus(import_masks_as), read_only
         self._scan()
         if read_only:
             self._set_read_only("opened read-only as requested")
@@ -96,6 +99,31 @@ class Project:
             self._lock.release()
             raise
         return self
+
+    def retry_write_access(self) -> bool:
+        """Try again to take the lock and write (the other instance quit, space was freed,
+        the folder became writable); True when the project is now writable. The state is
+        re-read first: another instance may have changed it meanwhile."""
+        if not self.read_only or self._read_only_requested:
+            return not self.read_only
+        old = self.read_only_reason
+        self.read_only, self.read_only_reason = False, None
+        self._take_lock()
+        if old in self.warnings:
+            self.warnings.remove(old)
+        if self.read_only:
+            return False
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None  # the next use opens it writable
+        try:
+            self._entries, self._orphans = {}, {}
+            self._load(self._import_as, recover=False)
+        except ResunetError as exc:
+            self._lock.release()
+            self._set_read_only(f"opened read-only: {exc}")
+            return False
+        return True
 
     def _set_read_only(self, reason: str) -> None:
         self.read_only = True

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from resunet_gui.core.errors import ResunetError
+from resunet_gui.core.errors import ResunetError, StorageError
 from resunet_gui.core.types import BBox, ImageStatus
 
 if TYPE_CHECKING:  # imported lazily: cv2/tifffile load after the window is on screen
@@ -55,6 +55,7 @@ class Editor(QObject):
         self.image: LoadedImage | None = None
         self.session: Any = None  # annotation.session.EditSession
         self.suggestions: dict[str, Suggestion] = {}
+        self.unsaved: dict[str, Any] = {}  # stem -> session whose save failed (kept, retried)
 
     # ---- project ---------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> Project:
@@ -70,27 +71,59 @@ class Editor(QObject):
         """Save the open image and release the project's lock."""
         self.close_image()
         if self.project is not None:
+            unsaved = [] if self.retry_saves() else self.unsaved_stems()
+            for session in self.unsaved.values():
+                session.close()  # one last try, then its autosave timer stops
             try:
-                self.project.save()
+                self.project.close()  # saves the state unless read-only; releases the lock
             finally:
-                self.project.close()
+                self.unsaved.clear()
                 self.project = None
                 self.suggestions.clear()
                 self.projectClosed.emit()
+            if unsaved:
+                raise StorageError(f"the edits of {', '.join(unsaved)} could not be saved; "
+                                   "the journal keeps what it could write")
 
     # ---- images ----------------------------------------------------------------------
     @property
     def document(self) -> Any:
         return None if self.session is None else self.session.document
 
+    @property
+    def editable(self) -> bool:
+        """False while the project is read-only: no edit may be accepted and then lost."""
+        return self.project is not None and not self.project.read_only
+
     def close_image(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
-            # flushes the debounced save; on failure the journal keeps the edits
-            if not session.close() and session.last_error is not None:
-                self.saveStateChanged.emit(f"error: {session.last_error}")
+            session.document.remove_listener(self._on_step)
+            if session.save_now():
+                session.close()
+            else:  # keep the edits in memory (the journal has them if it could write)
+                self.unsaved[session.stem] = session
+                if session.last_error is not None:
+                    self.saveStateChanged.emit(f"error: {session.last_error}")
         self.stem = None
         self.image = None
+
+    def unsaved_stems(self) -> list[str]:
+        return list(self.unsaved)
+
+    def retry_saves(self) -> bool:
+        """Save the open image and every image whose save failed; True when all are on disk."""
+        ok = self.session is None or self.session.save_now()
+        for stem, session in list(self.unsaved.items()):
+            if session.save_now():
+                session.close()
+                del self.unsaved[stem]
+        return ok and not self.unsaved
+
+    def reopen_current(self) -> None:
+        """Open the current image again (after the project became writable)."""
+        if self.stem is not None:
+            self.show(self.stem)
 
     def show(self, stem: str) -> bool:
         """Make ``stem`` current. A bad image emits ``imageFailed`` and returns False."""
@@ -129,7 +162,9 @@ class Editor(QObject):
     def _open_session(self, stem: str) -> Any:
         from resunet_gui.annotation.session import EditSession
 
-        session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+        session = self.unsaved.pop(stem, None)  # unsaved edits of this image, still in memory
+        if session is None:
+            session = EditSession(self.project, stem, on_save_state=self._on_save_state)
         session.document.add_listener(self._on_step)
         return session
 
@@ -200,15 +235,15 @@ class Editor(QObject):
 
     def accept_suggestion(self) -> BBox | None:
         doc = self.document
-        if doc is None or doc.suggestion is None:
+        if doc is None or doc.suggestion is None or not self.editable:
             return None
         return doc.accept_suggestion()  # listeners repaint
 
     def undo(self) -> BBox | None:
-        return None if self.document is None else self.document.undo()
+        return None if self.document is None or not self.editable else self.document.undo()
 
     def redo(self) -> BBox | None:
-        return None if self.document is None else self.document.redo()
+        return None if self.document is None or not self.editable else self.document.redo()
 
     def flush(self) -> None:
         """Write the current mask now (used before export, close and tests)."""

@@ -33,6 +33,7 @@ from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
+from resunet_gui.qt.read_only_banner import NoticeBanner, ReadOnlyGuard, banners_above
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
@@ -54,7 +55,10 @@ class MainWindow(QMainWindow):
         self.canvas = CanvasView()
         self.tools = ToolController(self)
         self.canvas.handler = self.tools
-        self.setCentralWidget(self.canvas)
+        self.banner, self.model_banner = NoticeBanner(), NoticeBanner()
+        self.model_banner.actionClicked.connect(self.model_banner.clear)
+        self.setCentralWidget(banners_above(self.canvas, self.banner, self.model_banner))
+        self.read_only_guard = ReadOnlyGuard(self.editor, self.tools, self.banner, self)
         self.images = ImageListModel(self)
         self.filter = ImageFilterModel(self)
         self.filter.setSourceModel(self.images)
@@ -163,6 +167,7 @@ class MainWindow(QMainWindow):
             lambda dev, ver: (self.device_label.setText(f"device: {dev or '?'}"),
                               self.model_label.setText(f"model {ver}" if ver else "model: new")))
         bridge.engineFailed.connect(lambda msg: self.device_label.setText("model unavailable"))
+        bridge.engineWarning.connect(lambda msg: self.model_banner.show_notice(msg, "Dismiss"))
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
@@ -291,7 +296,7 @@ class MainWindow(QMainWindow):
         self.editor.accept_suggestion()
 
     def done_and_next(self) -> None:
-        if self.editor.document is None:
+        if self.editor.document is None or not self.editor.editable:
             self.step(1)
             return
         stem = self.editor.stem
