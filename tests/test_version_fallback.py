@@ -8,6 +8,8 @@ import os
 
 import pytest
 import torch
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from safetensors.torch import load_file, save_file
 from synthetic import make_blob_project
 
@@ -170,3 +172,35 @@ def test_hostile_metadata_sizes_are_refused_before_any_model_is_built(project, m
     with pytest.raises(CheckpointError, match="metadata"):
         load_checkpoint(path)
     assert built == []
+
+
+def test_window_shows_which_version_was_skipped_and_serves_the_intact_one(project, qtbot,
+                                                                          tmp_path):
+    from resunet_gui.app import build_window
+    from resunet_gui.qt.settings import Preferences
+
+    _damage(project, "garbage")
+    folder = project.folder
+    project.close()
+
+    def factory_for(p):  # noqa: ANN001, ANN202
+        return lambda: ProjectEngine(p, EngineConfig(**CFG))
+
+    window = build_window(Preferences(tmp_path / "prefs.ini"), engine_factory_for=factory_for)
+    window.resize(900, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        window.bridge.pause_training(True)
+        with qtbot.waitSignal(window.bridge.engineReady, timeout=60_000) as ready:
+            assert window.open_folder(folder)
+        assert ready.args[1] == "v001"
+        qtbot.waitUntil(lambda: window.model_banner.isVisible(), timeout=10_000)
+        text = window.model_banner.text.text()
+        assert "v002" in text and "using v001" in text
+        c = window.centralWidget().grab().toImage().pixelColor(3, 3)
+        assert (c.red(), c.green(), c.blue()) == (0xFF, 0xD8, 0x66)
+        QTest.mouseClick(window.model_banner.button, Qt.MouseButton.LeftButton)  # Dismiss
+        assert not window.model_banner.isVisible()
+    finally:
+        window.close()
