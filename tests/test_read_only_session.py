@@ -184,3 +184,28 @@ def test_disk_filling_during_a_session_keeps_edits_in_memory_across_switches_unt
     assert window.editor.unsaved_stems() == []
     assert window.editor.project.journal.pending() == []
     assert not window.editor.project.read_only
+
+
+def test_each_read_only_reason_gets_its_own_fix(tmp_path, monkeypatch):
+    from resunet_gui.qt.read_only_banner import fix_hint
+
+    folder = make_blob_project(tmp_path / "p", n=1)
+    with Project.open(folder), Project.open(folder) as second:
+        assert "Close the other" in fix_hint(second.read_only_reason)
+    monkeypatch.setattr(project_module.os, "access", lambda *a, **k: False)
+    with Project.open(folder) as p:
+        assert "Make the folder writable" in fix_hint(p.read_only_reason)
+    monkeypatch.undo()
+    monkeypatch.setattr(ProjectLock, "acquire", lambda self: (_ for _ in ()).throw(
+        OSError(errno.EROFS, "Read-only file system")))
+    with Project.open(folder) as p:
+        assert "Make the folder writable" in fix_hint(p.read_only_reason)
+    monkeypatch.setattr(ProjectLock, "acquire", lambda self: (_ for _ in ()).throw(
+        OSError(errno.ENOSPC, "No space left on device")))
+    with Project.open(folder) as p:
+        assert "Free some disk space" in fix_hint(p.read_only_reason)
+        monkeypatch.undo()
+        assert p.retry_write_access() and not p.read_only
+        p.set_status("im0", "in_progress")  # writes again
+    with Project.open(folder) as p:
+        assert p.entry("im0").status.value == "in_progress"

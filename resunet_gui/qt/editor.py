@@ -153,6 +153,7 @@ class Editor(QObject):
         """Mask values that are no class: the same check as training and export use."""
         from resunet_gui.core.mask_check import describe_unknown, unknown_values
 
+        assert self.project is not None
         ids = [c.id for c in self.project.classes]
         bad = unknown_values(self.document.labels, ids, self.project.ignore_index)
         if bad:

@@ -62,12 +62,12 @@ def banners_above(central: QWidget, *banners: NoticeBanner) -> QWidget:
 def fix_hint(reason: str) -> str:
     """How to get write access back, from the reason the project opened read-only."""
     low = reason.lower()
-    if "space" in low or "disk full" in low:
+    if "no space" in low or "disk full" in low or "quota" in low:
         return "Free some disk space, then press Retry."
-    if "read-only" in low and ("folder" in low or "file system" in low) or "permission" in low:
+    if any(k in low for k in ("no write permission", "read-only file system", "permission denied")):
         return ("Make the folder writable (or copy it somewhere you can write and open the "
                 "copy), then press Retry.")
-    if "pid" in low or "in use" in low or "lock" in low or "another" in low:
+    if any(k in low for k in ("pid", "in use", "lock", "another")):
         return ("Close the other resunet-gui window or program that has this project open, "
                 "then press Retry.")
     return "Fix the cause, then press Retry."
