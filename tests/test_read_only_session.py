@@ -209,3 +209,23 @@ def test_each_read_only_reason_gets_its_own_fix(tmp_path, monkeypatch):
         p.set_status("im0", "in_progress")  # writes again
     with Project.open(folder) as p:
         assert p.entry("im0").status.value == "in_progress"
+
+
+def test_read_only_session_with_crash_edits_keeps_the_journal_and_closes_quietly(
+        window, qtbot, folder, warnings_shown):
+    from resunet_gui.annotation.session import EditSession
+
+    other = Project.open(folder)  # the other instance, with journalled (unsaved) edits
+    session = EditSession(other, "im0", autosave_delay_s=3600)
+    session.document.paint((10, 10), (30, 10), 3, 1)
+    asked: list[list[str]] = []
+    window.ask_recover = lambda stems: asked.append(stems) or True
+    open_at(window, qtbot, folder)
+    assert window.editor.project.read_only and asked == []
+    assert window.editor.document.labels[10, 20] == 1  # shown, replayed from the journal
+    window.close()
+    assert warnings_shown == []
+    assert other.journal.pending() == ["im0"]  # nothing dropped
+    session.close()
+    other.close()
+    assert read_mask(folder / "masks" / "im0.png")[10, 20] == 1

@@ -99,8 +99,8 @@ class Editor(QObject):
         if self.session is not None:
             session, self.session = self.session, None
             session.document.remove_listener(self._on_step)
-            if session.save_now():
-                session.close()
+            if session.save_now() or not self.editable:
+                session.close()  # read-only: edits recovered from a crash stay in the journal
             else:  # keep the edits in memory (the journal has them if it could write)
                 self.unsaved[session.stem] = session
                 if session.last_error is not None:
@@ -113,10 +113,11 @@ class Editor(QObject):
 
     def retry_saves(self) -> bool:
         """Save the open image and every image whose save failed; True when all are on disk."""
-        ok = self.session is None or self.session.save_now()
+        current = self.session  # never cut a stroke the user is drawing: next time
+        ok = current is None or (not current.document.in_stroke and current.save_now())
         for stem, session in list(self.unsaved.items()):
-            if session.save_now():
-                session.close()
+            if session.save_now() or not self.editable:
+                session.close()  # read-only: edits recovered from a crash stay in the journal
                 del self.unsaved[stem]
         return ok and not self.unsaved
 
@@ -192,8 +193,9 @@ class Editor(QObject):
 
     # ---- crash recovery --------------------------------------------------------------
     def pending_recovery(self) -> list[str]:
-        """Stems with journalled edits left by an unexpected exit."""
-        if self.project is None:
+        """Stems with journalled edits left by an unexpected exit (none offered while
+        read-only: the journal keeps them, and opening the image shows them replayed)."""
+        if self.project is None or self.project.read_only:
             return []
         return [s for s in self.project.journal.pending() if s in set(self.project.stems())]
 
