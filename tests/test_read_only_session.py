@@ -229,3 +229,27 @@ def test_read_only_session_with_crash_edits_keeps_the_journal_and_closes_quietly
     session.close()
     other.close()
     assert read_mask(folder / "masks" / "im0.png")[10, 20] == 1
+
+
+@pytest.mark.parametrize("journal_full", [False, True])
+def test_closing_with_unsaved_edits_warns_only_when_the_journal_lacks_them(
+        window, qtbot, folder, monkeypatch, warnings_shown, journal_full):
+    open_at(window, qtbot, folder)
+
+    def disk_full(path, *a, **k):  # noqa: ANN001, ANN202
+        raise storage_error(OSError(errno.ENOSPC, "No space left on device"), path)
+
+    monkeypatch.setattr(project_module, "atomic_write_png", disk_full)
+    if journal_full:
+        monkeypatch.setattr(Journal, "append",
+                            lambda self, stem, *a: disk_full(self.path_for(stem)))
+    stroke(window, 5, 5, 58, 58)
+    window.close()
+    if journal_full:  # the edits are really lost: say so, naming the image
+        assert [t for t, _ in warnings_shown] == ["Could not save"]
+        assert "im0" in warnings_shown[0][1]
+    else:  # the journal restores them on the next open: nothing to alarm anyone about
+        assert warnings_shown == []
+        monkeypatch.undo()
+        with Project.open(folder) as p:
+            assert p.pending_recovery == ["im0"]

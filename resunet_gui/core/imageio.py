@@ -76,8 +76,11 @@ def zero_non_finite(raw: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def finite_range(raw: np.ndarray) -> tuple[float, float] | None:
     """(min, max) over the finite values, None when there are none (all NaN/Inf)."""
-    if raw.dtype.kind != "f":
-        return (float(raw.min()), float(raw.max())) if raw.size else None
+    if not raw.size:
+        return None
+    lo, hi = float(raw.min()), float(raw.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi  # the usual case: no copy
     finite = raw[np.isfinite(raw)]
     return (float(finite.min()), float(finite.max())) if finite.size else None
 

@@ -71,7 +71,8 @@ class Editor(QObject):
         """Save the open image and release the project's lock."""
         self.close_image()
         if self.project is not None:
-            unsaved = [] if self.retry_saves() else self.unsaved_stems()
+            unsaved = [] if self.retry_saves() else [
+                s for s, session in self.unsaved.items() if not self._journal_holds(session)]
             for session in self.unsaved.values():
                 session.close()  # one last try, then its autosave timer stops
             try:
@@ -107,6 +108,19 @@ class Editor(QObject):
                     self.saveStateChanged.emit(f"error: {session.last_error}")
         self.stem = None
         self.image = None
+
+    def _journal_holds(self, session: Any) -> bool:
+        """True when the saved mask plus the journal give the labels in memory: then the
+        next open restores them and closing loses nothing."""
+        assert self.project is not None
+        try:
+            base = self.project.read_mask_checked(session.stem, unknown="keep")
+            if base is None:
+                base = np.zeros(self.project.image_size(session.stem), np.uint8)
+            self.project.journal.replay(session.stem, base)
+        except (ResunetError, OSError):
+            return False
+        return bool(np.array_equal(base, session.document.labels))
 
     def unsaved_stems(self) -> list[str]:
         return list(self.unsaved)
@@ -209,7 +223,11 @@ class Editor(QObject):
             if not keep:
                 self.project.journal.clear(stem)
                 continue
-            session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+            try:
+                session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+            except ResunetError as exc:  # e.g. a mask of another size: its journal stays
+                self.warning.emit(f"cannot recover {stem}: {exc}")
+                continue
             total += session.recovered_steps
             session.close()
         return total
