@@ -78,6 +78,10 @@ def _damage(project, how: str) -> None:
     elif how == "bad_metadata":
         tensors = load_file(str(path))
         save_file(tensors, str(path), metadata={"resunet_gui": "{not json"})
+    elif how == "endless_sidecar":  # no embedded metadata; the sidecar never ends
+        save_file(load_file(str(path)), str(path))
+        path.with_suffix(".json").unlink()
+        os.symlink("/dev/zero", path.with_suffix(".json"))
     elif how == "huge_sizes":
         tensors = load_file(str(path))
         meta = read_meta(path).to_dict()
@@ -91,7 +95,7 @@ def _same_weights(model, path) -> bool:
 
 
 @pytest.mark.parametrize("how", ["garbage", "truncated", "empty", "wrong_shape", "bad_metadata",
-                                 "huge_sizes"])
+                                 "huge_sizes", "endless_sidecar"])
 def test_damaged_current_version_falls_back_to_newest_intact_and_says_so(project, how):
     _damage(project, how)
     choice = VersionStore(project.models_dir).load_serving()

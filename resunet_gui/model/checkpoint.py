@@ -26,6 +26,7 @@ _META_KEY = "resunet_gui"
 MAX_CLASSES = 255
 MAX_IN_CHANNELS = 4
 MAX_DECODER_WIDTH = 1024
+_MAX_SIDECAR = 1 << 20
 
 
 def _now_iso() -> str:
@@ -149,10 +150,17 @@ def read_meta(path: str | Path) -> CheckpointMeta:
         side = sidecar_path(path)
         if not side.is_file():
             raise CheckpointError(f"{path.name} has no metadata and no sidecar {side.name}")
-        raw = side.read_text(encoding="utf-8")
+        try:
+            with open(side, "rb") as fh:
+                blob = fh.read(_MAX_SIDECAR + 1)  # metadata is a few kB: never read a huge file
+        except OSError as exc:
+            raise CheckpointError(f"cannot read {side.name}: {exc.strerror}") from None
+        if len(blob) > _MAX_SIDECAR:
+            raise CheckpointError(f"{side.name} is too large to be checkpoint metadata")
+        raw = blob.decode("utf-8", errors="replace")
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSON or UTF-8 errors
         raise CheckpointError(f"metadata of {path.name} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise CheckpointError(f"metadata of {path.name} is not a JSON object")
