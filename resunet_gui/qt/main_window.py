@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
         self.canvas.handler = self.tools
         self.banner, self.model_banner = NoticeBanner(), NoticeBanner()
         self.model_banner.actionClicked.connect(self.model_banner.clear)
+        self.editor.projectOpened.connect(lambda _p: self.model_banner.clear())
         self.setCentralWidget(banners_above(self.canvas, self.banner, self.model_banner))
         self.read_only_guard = ReadOnlyGuard(self.editor, self.tools, self.banner, self)
         self.images = ImageListModel(self)
