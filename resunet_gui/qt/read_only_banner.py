@@ -97,7 +97,8 @@ class ReadOnlyGuard(QObject):
             self.save_error = None
         unsaved = self.editor.unsaved_stems() if project is not None else []
         if read_only:
-            reason = project.read_only_reason or "opened read-only"
+            reason = (project.read_only_reason or "opened read-only").removeprefix(
+                "opened read-only: ")
             self.banner.show_notice(f"Read-only: {reason}. Editing is turned off so nothing you "
                                     f"paint can be lost. {fix_hint(reason)}", "Retry")
         elif self.save_error is not None or unsaved:
