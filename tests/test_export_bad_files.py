@@ -55,8 +55,8 @@ def test_every_bad_file_is_listed_at_once_and_each_message_names_the_right_file(
     assert lines[0].startswith("4 file(s) cannot be exported")
     assert "img_00: image" in lines[1] and "img_00.png" in lines[1]
     assert "img_02: mask " in lines[2] and "masks/img_02.png unreadable" in lines[2]
-    assert "img_03: mask has values 7" in lines[3]
-    assert "img_04: mask is 30x20 but image" in lines[4]
+    assert "img_03: mask of img_03 has value 7 that is not a class" in lines[3]
+    assert "img_04: mask of img_04 is 30x20 but its image is" in lines[4]
 
 
 def test_skip_bad_exports_the_rest_and_records_the_skipped_files(tmp_path: Path, capsys) -> None:
@@ -81,7 +81,7 @@ def test_mask_values_outside_the_classes_fail_with_image_and_values(tmp_path: Pa
     assert main(["export", str(src), "--format", "labelme", "--out", str(tmp_path / "out"),
                  "--include", "all"]) == 1
     err = capsys.readouterr().err
-    assert "img_01: mask has values 7, 9 that are not classes (classes: 0, 1, 2; 255 = ignore)" in err
+    assert "img_01: mask of img_01 has values 7, 9 that are not a class (classes: 0, 1, 2)" in err
 
 
 def _linked_export(tmp_path: Path, options: ExportOptions) -> dict:

@@ -29,16 +29,16 @@ def leftovers(parent: Path) -> list[str]:
 def test_failure_mid_way_leaves_no_target_folder_and_no_staging(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "src")
     with Project.open(src) as project:
-        real = project.read_mask
+        real = project.read_mask_checked
         calls = {"n": 0}
 
-        def flaky(stem: str):
+        def flaky(stem: str, **kw):
             calls["n"] += 1
             if calls["n"] == 6 + 3:  # first pass reads 6 masks; fail on the 3rd written image
                 raise OSError(5, "injected I/O error")
-            return real(stem)
+            return real(stem, **kw)
 
-        project.read_mask = flaky  # type: ignore[method-assign]
+        project.read_mask_checked = flaky  # type: ignore[method-assign]
         with pytest.raises(OSError):
             export_project(project, "coco", tmp_path / "out", ALL)
     assert not (tmp_path / "out").exists()
@@ -201,7 +201,7 @@ def test_cli_export_writes_dataset_and_reports_errors_in_one_line(tmp_path: Path
                "--seed", "3", "--include", "all", "--coco-mode", "polygon"])
     captured = capsys.readouterr()
     assert rc == 0 and "exported 6 images" in captured.out and "6/6" in captured.err
-    assert "check files [" in captured.err  # the check pass decodes every image: it shows progress
+    assert "check files 6/6" in captured.err  # the check pass decodes every image: it shows progress
     assert (out / "annotations" / "instances_train.json").is_file()
     assert not (src / ".resunet").exists()  # the CLI opens the project read-only
     rc = main(["export", str(src), "--format", "coco", "--out", str(out)])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from resunet_gui.cli.recover_option import add_recover_flag, recover_if_asked
@@ -36,7 +37,12 @@ def run(args: argparse.Namespace) -> int:
         stems = labelled_stems(project, split)
         if not stems:
             raise ResunetError(f"no images with masks in split {args.split!r} of {args.folder}")
-        samples = load_samples(project, stems)
+        skipped: list[str] = []
+        samples = load_samples(project, stems, skipped)
+    for warning in skipped:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not samples:
+        raise ResunetError(f"no usable images with masks in split {args.split!r}")
     pred = Predictor(model, meta.normalization, args.device, tile=args.tile)
     scores = evaluate(lambda im: pred.predict(im).mask,
                       [(s.image.astype("float32"), s.mask) for s in samples], meta.num_classes)

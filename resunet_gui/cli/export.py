@@ -47,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="YOLO/labelme polygon tolerance (Douglas-Peucker epsilon, pixels; default 0.5, 0 = exact)")
     p.add_argument("--max-points", type=int, default=1000, metavar="N",
                    help="YOLO: at most N points per line (default 1000)")
+    p.add_argument("--unknown-values", choices=("fail", "ignore"), default="fail",
+                   help="mask values that are not a class: stop with a message naming the image "
+                        "and values (default), or export them as the ignore value")
     add_recover_flag(p)
     p.set_defaults(func=run)
 
@@ -92,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                             overwrite=args.overwrite, coco_mode=args.coco_mode,
                             simplify_px=max(0.0, args.simplify), max_points=max(3, args.max_points),
                             voc_jpeg=args.voc_jpeg, skip_bad=args.skip_bad,
-                            follow_symlinks=args.follow_symlinks)
+                            follow_symlinks=args.follow_symlinks, unknown_values=args.unknown_values)
     recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -93,7 +94,13 @@ def run(args: argparse.Namespace) -> int:
             mode, reason = args.mode, "chosen on the command line"
         cfg = TrainConfig(mode=mode, lr=args.lr, batch_size=args.batch_size, crop=args.crop,
                           class_balance=args.class_balance, seed=args.seed + ctx.rank)
-        data = CropDataset(load_samples(project, stems), cfg.augment, seed=args.seed + ctx.rank)
+        skipped: list[str] = []  # masks of another size, unreadable files: skipped, not fatal
+        samples = load_samples(project, stems, skipped)
+        for warning in skipped if ctx.is_main else ():
+            print(f"warning: {warning}", file=sys.stderr)
+        if not samples:
+            raise ResunetError(f"no usable training images in {args.folder}")
+        data = CropDataset(samples, cfg.augment, seed=args.seed + ctx.rank)
         trainer = Trainer(model, cfg, device, norm, data)
         trainer.forward_model = D.wrap_model(trainer.model, ctx, device)
         per_epoch = max(1, trainer.steps_per_epoch() // ctx.world_size)
@@ -121,18 +128,19 @@ def run(args: argparse.Namespace) -> int:
                          trainer.step_count / per_epoch, loss)
         summary = {"steps": trainer.step_count, "world_size": ctx.world_size,
                    "seconds": round(time.monotonic() - t0, 1), "loss": round(loss, 5),
-                   "mode": mode, "train_images": len(stems), "device": str(device)}
+                   "mode": mode, "train_images": len(samples), "device": str(device)}
         if ctx.is_main:
             final = trainer.candidate  # the weight average when there is one
             trainer.recalibrate_bn(model=final)
             if val:
-                pairs = [(s.image.astype("float32"), s.mask) for s in load_samples(project, val)]
+                pairs = [(s.image.astype("float32"), s.mask)
+                         for s in load_samples(project, val, skipped)]
                 pred = Predictor(final, norm, device)
                 scores = evaluate(lambda im: pred.predict(im).mask, pairs, num_classes)
                 summary["val"] = scores.to_dict([c.name for c in project.classes]
                                                 if len(project.classes) == num_classes else None)
             training = {"source": "cli-train", "step": trainer.step_count, "mode": mode,
-                        "train_images": len(stems), "check_images": len(val),
+                        "train_images": len(samples), "check_images": len(val),
                         "pretrained_encoder": pretrained, "world_size": ctx.world_size}
             if "val" in summary:
                 training["metrics"] = summary["val"]

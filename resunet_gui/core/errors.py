@@ -9,6 +9,10 @@ class ImageReadError(ResunetError):
     """An image file is missing, corrupt, truncated, not an image, or too large."""
 
 
+class MaskError(ImageReadError):
+    """A mask does not fit its image (size) or holds values that are not classes."""
+
+
 class ProjectError(ResunetError):
     """A project folder cannot be opened or its state file is invalid."""
 

@@ -61,6 +61,7 @@ class LoadedImage:
         """float32 HxWxC in [0, 1]; 16-bit/float scaled in float (no 8-bit quantisation).
 
         Computed in place: one float copy of the image, no temporaries of the same size.
+        NaN and +/-Inf pixels (float TIFFs) become 0, the same black they show as on screen.
         """
         raw = self.raw if self.raw.ndim == 3 else self.raw[:, :, None]
         out = raw.astype(np.float32)
@@ -71,7 +72,7 @@ class LoadedImage:
             out -= np.float32(lo)
             out *= np.float32(1.0 / (hi - lo) if hi > lo else 0.0)
             np.clip(out, 0.0, 1.0, out=out)
-            out = np.nan_to_num(out, nan=0.0, copy=False)
+            out = zero_non_finite(raw, out)
         if self.extra.get("invert"):  # MONOCHROME1: the model sees what the screen shows
             np.subtract(1.0, out, out=out)
         return out
@@ -82,6 +83,26 @@ class LoadedImage:
         if self.raw.dtype == np.uint8 and not self.extra.get("invert"):
             return self.raw
         return self.model_input()
+
+
+def zero_non_finite(raw: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` with 0 wherever ``raw`` is NaN or +/-Inf (float data only; others unchanged)."""
+    if raw.dtype.kind == "f":
+        bad = ~np.isfinite(raw)
+        if bad.any():
+            out[bad] = 0
+    return out
+
+
+def finite_range(raw: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) over the finite values, None when there are none (all NaN/Inf)."""
+    if not raw.size:
+        return None
+    lo, hi = float(raw.min()), float(raw.max())
+    if np.isfinite(lo) and np.isfinite(hi):
+        return lo, hi  # the usual case: no copy
+    finite = raw[np.isfinite(raw)]
+    return (float(finite.min()), float(finite.max())) if finite.size else None
 
 
 def _fail(path: Path, why: str) -> ImageReadError:
@@ -363,14 +384,22 @@ def percentile_window(raw: np.ndarray) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _display(raw: np.ndarray, window: tuple[float, float] | None) -> np.ndarray:
+def display_through_window(raw: np.ndarray, window: tuple[float, float] | None, *,
+                           invert: bool = False) -> np.ndarray:
+    """uint8 HxWx3 view of ``raw`` through ``window`` (None: ``raw`` is 8-bit already).
+
+    The one display mapping for opening an image and for window/level changes: NaN/Inf
+    pixels show black, MONOCHROME1 (``invert``) shows inverted.
+    """
     if window is None:
         disp = raw
     else:
         lo, hi = window
-        f = (raw.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+        f = (raw.astype(np.float32) - np.float32(lo)) * np.float32(255.0 / max(hi - lo, 1e-6))
         np.clip(f, 0, 255, out=f)
-        disp = np.nan_to_num(f, nan=0.0, copy=False).astype(np.uint8)
+        disp = zero_non_finite(raw, f).astype(np.uint8)
+    if invert:
+        disp = np.subtract(np.uint8(255), disp)  # a new array: never the caller's pixels
     if disp.ndim == 2:
         return cv2.cvtColor(disp, cv2.COLOR_GRAY2RGB)  # ~6x faster than np.repeat at 2048²
     return np.ascontiguousarray(disp)
@@ -407,7 +436,7 @@ def read_image(path: str | Path) -> LoadedImage:
     if raw.dtype.kind not in "uif":
         raise _fail(path, f"unsupported pixel type {raw.dtype}")
     window = None if raw.dtype == np.uint8 else percentile_window(raw)
-    return LoadedImage(path=path, raw=raw, display=_display(raw, window), dtype=raw.dtype,
+    return LoadedImage(path=path, raw=raw, display=display_through_window(raw, window), dtype=raw.dtype,
                        channels=1 if raw.ndim == 2 else 3, window=window, had_alpha=had_alpha)
 
 
@@ -438,9 +467,7 @@ def _read_slice(path: Path, file: Path, index: int) -> LoadedImage:
         window = None
     elif window is None:
         window = percentile_window(raw)
-    display = _display(raw, window)
-    if extra.get("invert"):
-        np.subtract(255, display, out=display)
+    display = display_through_window(raw, window, invert=bool(extra.get("invert")))
     return LoadedImage(path=path, raw=raw, display=display, dtype=raw.dtype,
                        channels=1 if raw.ndim == 2 else 3, window=window, had_alpha=had_alpha,
                        extra=extra)

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from resunet_gui.core import imageio
-from resunet_gui.core.errors import ProjectError, ProjectStateError, StorageError
+from resunet_gui.core.errors import ProjectError, ProjectStateError, ResunetError, StorageError
 from resunet_gui.core.image_scan import scan_images, summarize_names
 from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
+from resunet_gui.core.mask_check import UnknownValues, check_mask, check_size
 from resunet_gui.core.project_state import (
     ProjectState,
     dump_state,
@@ -79,6 +80,8 @@ class Project:
         self._log = StateLog(self.state_dir / "state.log")
         self._dirty_stems: set[str] = set()  # entries changed since the last save
         self._needs_full = False  # something other than entries changed: rewrite project.json
+        self._import_as = ImageStatus.DONE
+        self._read_only_requested = False
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -95,6 +98,7 @@ class Project:
             raise ProjectError(f"{folder} is not a folder")
         layout = "dataset" if (folder / "images").is_dir() else "plain"
         self = cls(folder, layout=layout, recursive=recursive)
+        self._import_as, self._read_only_requested = ImageStatus(import_masks_as), read_only
         self._scan()
         if read_only:
             self._set_read_only("opened read-only as requested")
@@ -106,6 +110,31 @@ class Project:
             self._lock.release()
             raise
         return self
+
+    def retry_write_access(self) -> bool:
+        """Try again to take the lock and write (the other instance quit, space was freed,
+        the folder became writable); True when the project is now writable. The state is
+        re-read first: another instance may have changed it meanwhile."""
+        if not self.read_only or self._read_only_requested:
+            return not self.read_only
+        old = self.read_only_reason
+        self.read_only, self.read_only_reason = False, None
+        self._take_lock()
+        if old in self.warnings:
+            self.warnings.remove(old)
+        if self.read_only:
+            return False
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None  # the next use opens it writable
+        try:
+            self._entries, self._orphans = {}, {}
+            self._load(self._import_as, recover=False)
+        except ResunetError as exc:
+            self._lock.release()
+            self._set_read_only(f"opened read-only: {exc}")
+            return False
+        return True
 
     def _set_read_only(self, reason: str) -> None:
         self.read_only = True
@@ -310,7 +339,24 @@ class Project:
         path = self.mask_path(stem)
         stamp = FileStamp.of(path)
         self._mask_stamps[stem] = stamp
-        return None if stamp is None else imageio.read_mask(path)
+        if stamp is None:
+            return None
+        mask = imageio.read_mask(path)
+        check_size(stem, mask, self.image_size(stem))  # MaskError: never edit a misfit
+        return mask
+
+    def read_mask_checked(self, stem: str, unknown: UnknownValues = "fail",
+                          warnings: list[str] | None = None) -> np.ndarray | None:
+        """The saved mask checked for size and class values (``core.mask_check``), for
+        training and export; no version bookkeeping, so worker threads may call it."""
+        path = self.mask_path(stem)
+        if not path.is_file():
+            return None
+        mask, note = check_mask(stem, imageio.read_mask(path), self.image_size(stem),
+                                [c.id for c in self.classes], self.ignore_index, unknown)
+        if note is not None and warnings is not None:
+            warnings.append(note)
+        return mask
 
     def save_mask(self, stem: str, mask: np.ndarray) -> None:
         """Write the mask atomically; refuses if another program changed it since read_mask."""

@@ -5,16 +5,20 @@ only crops are converted, so a batch costs crop-sized work however big the image
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from resunet_gui.core.errors import MaskError, ResunetError
 from resunet_gui.core.types import IGNORE_INDEX, ImageStatus, Normalization
 from resunet_gui.engine.augment import augment_sample
 from resunet_gui.engine.predictor import to_model_input
 from resunet_gui.engine.settings import AugmentConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -105,25 +109,40 @@ def make_sample(stem: str, image_hwc: np.ndarray, mask: np.ndarray) -> Sample:
     if image_hwc.ndim == 2:
         image_hwc = image_hwc[:, :, None]
     if image_hwc.shape[:2] != mask.shape:
-        raise ValueError(f"{stem}: image {image_hwc.shape[:2]} and mask {mask.shape} differ")
+        raise MaskError(f"{stem}: image {image_hwc.shape[:2]} and mask {mask.shape} differ")
     return Sample(stem, image_hwc.astype(np.float16), mask.astype(np.uint8))
 
 
-def load_samples(project, stems: Sequence[str]) -> list[Sample]:
-    """Read image + mask of each stem; images without a mask are skipped.
+def load_sample(project, stem: str, warnings: list[str] | None = None) -> Sample | None:
+    """Image + mask checked by ``Project.read_mask_checked`` (values that are no class
+    become ignore); None without a mask; ``ResunetError`` for files that cannot be used.
 
-    Reads files directly (core.imageio), not through ``Project.read_mask``, so a worker
-    thread never touches the project's bookkeeping of mask versions.
+    Does not touch the project's bookkeeping of mask versions, so a worker thread may call it.
     """
-    from resunet_gui.core.imageio import read_image, read_mask
+    from resunet_gui.core.imageio import read_image
 
+    mask = project.read_mask_checked(stem, unknown="ignore", warnings=warnings)
+    if mask is None:
+        return None
+    return make_sample(stem, read_image(project.image_path(stem)).model_input(), mask)
+
+
+def load_samples(project, stems: Sequence[str], warnings: list[str] | None = None
+                 ) -> list[Sample]:
+    """``load_sample`` of each stem; images without a mask are skipped, and so are images
+    whose files cannot be used (the reason goes to ``warnings``, else to the log)."""
     out = []
     for stem in stems:
-        path = project.mask_path(stem)
-        if not path.exists():
+        try:
+            sample = load_sample(project, stem, warnings)
+        except ResunetError as exc:
+            if warnings is None:
+                log.warning("%s skipped: %s", stem, exc)
+            else:
+                warnings.append(f"{stem} skipped: {exc}")
             continue
-        image = read_image(project.image_path(stem)).model_input()
-        out.append(make_sample(stem, image, read_mask(path)))
+        if sample is not None:
+            out.append(sample)
     return out
 
 

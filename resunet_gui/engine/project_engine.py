@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from resunet_gui.core.imageio import read_image, read_mask
+from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
-from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample, split_check_set
+from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample, split_check_set
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
@@ -62,13 +62,17 @@ class ProjectEngine:
         self.store = VersionStore(project.models_dir)
         self.keep = KeepBest(self.store)
         self.num_classes = num_classes_of(project)
-        current = self.store.current()
-        if current is not None:
-            model, meta = self.store.load(current)
+        choice = self.store.load_serving()
+        # damaged versions / current.json never stop the service: shown by the GUI
+        self.warnings: list[str] = choice.warnings
+        for warning in self.warnings:
+            log.warning("%s", warning)
+        if choice.model is not None and choice.meta is not None:
+            model, meta = choice.model, choice.meta
             self.normalization = meta.normalization
             self.pretrained = bool((meta.training or {}).get("pretrained_encoder", False))
-            self.weights_message = f"continuing from saved model {current}"
-            self.version: str | None = current
+            self.weights_message = f"continuing from saved model {choice.name}"
+            self.version: str | None = choice.name
         else:
             model = ResUNet(self.num_classes)
             report = load_encoder_weights(model, self.cfg.encoder_weights,
@@ -87,13 +91,14 @@ class ProjectEngine:
         self._install(model, self.normalization)
         self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
+        self.data_warnings: dict[str, str] = {}  # stem -> why it was skipped or remapped
         self.train_stems: list[str] = []
         self.check_stems: list[str] = []
         self._check_key: tuple = ()
         self._steps_since_eval = 0
         self.last_loss: float | None = None
         self.last_check_dice: float | None = None
-        self.message = self.weights_message
+        self.message = "; ".join([*self.warnings[-1:], self.weights_message])
         self.history: list[dict] = []  # loss / Dice points for the live plot
 
     def _install(self, model: ResUNet, normalization: Normalization,
@@ -128,12 +133,9 @@ class ProjectEngine:
         """Reload the given stems (their masks may have changed) and rebuild train/check."""
         for s in stems:
             self._samples.pop(s, None)
-        done = done_stems(self.project)
+            self.data_warnings.pop(s, None)
+        done = [s for s in done_stems(self.project) if self._load_sample(s)]
         train, check = split_check_set(self.project, done)
-        for s in done:
-            if s not in self._samples:
-                image = read_image(self.project.image_path(s)).model_input()
-                self._samples[s] = make_sample(s, image, read_mask(self.project.mask_path(s)))
         self.train_stems, self.check_stems = train, check
         key = (tuple(check), tuple(sorted(stems)) if set(stems) & set(check) else ())
         if key != self._check_key:
@@ -145,6 +147,28 @@ class ProjectEngine:
             self.trainer.set_dataset(CropDataset([self._samples[s] for s in train],
                                                  self.cfg.train.augment, seed=len(done)))
         self.message = (f"{len(done)} done images: {len(train)} train, {len(check)} check")
+        skipped = [m for m in self.data_warnings.values() if " skipped: " in m]
+        if skipped:
+            self.message += f"; {len(skipped)} skipped ({skipped[0]})"
+
+    def _load_sample(self, stem: str) -> bool:
+        """Cache ``stem``'s sample; False when its files cannot be used (a mask of another
+        size, an unreadable file: kept in ``data_warnings``, and everything else trains)."""
+        if stem in self._samples:
+            return True
+        notes: list[str] = []
+        try:
+            sample = load_sample(self.project, stem, notes)
+        except ResunetError as exc:
+            sample, notes = None, [f"{stem} skipped: {exc}"]
+        if sample is None and not notes:
+            notes = [f"{stem} skipped: it has no mask file"]
+        if notes:
+            self.data_warnings[stem] = notes[0]
+            log.warning("%s", notes[0])
+        if sample is not None:
+            self._samples[stem] = sample
+        return sample is not None
 
     def train_chunk(self) -> tuple[TrainingStatus, VersionInfo | None]:
         """A few optimiser steps, or one piece of a running evaluation.

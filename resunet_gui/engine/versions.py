@@ -55,7 +55,9 @@ class VersionInfo:
     def from_meta(cls, path: Path, meta: CheckpointMeta) -> VersionInfo:
         t = meta.training or {}
         m = t.get("metrics") or {}
-        return cls(name=meta.model_version, path=path, score=m.get("score"),
+        score = m.get("score")
+        return cls(name=meta.model_version, path=path,
+                   score=None if score is None else float(score),
                    dice=dict(m.get("dice") or {}), check_images=int(t.get("check_images", 0)),
                    train_images=int(t.get("train_images", 0)), parent=meta.parent_version,
                    created=meta.created, step=int(t.get("step", 0)),
@@ -73,6 +75,16 @@ class VersionInfo:
         if previous is not None:
             line += f", up from {previous:.2f}"
         return line
+
+
+@dataclass
+class ServingChoice:
+    """What ``VersionStore.load_serving`` found: the model to serve (None: none intact)."""
+
+    model: ResUNet | None
+    meta: CheckpointMeta | None
+    name: str | None
+    warnings: list[str] = field(default_factory=list)
 
 
 class VersionStore:
@@ -95,7 +107,7 @@ class VersionStore:
                 continue
             try:
                 out.append(VersionInfo.from_meta(p, read_meta(p)))
-            except CheckpointError as exc:
+            except (CheckpointError, TypeError, ValueError, AttributeError) as exc:
                 log.warning("skipping unreadable model version %s: %s", p.name, exc)
         return sorted(out, key=lambda v: int(v.name[1:]))
 
@@ -116,15 +128,62 @@ class VersionStore:
 
     def info(self, name: str) -> VersionInfo:
         p = self.path_of(name)
-        return VersionInfo.from_meta(p, read_meta(p))
+        try:
+            return VersionInfo.from_meta(p, read_meta(p))
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise CheckpointError(f"metadata of {p.name} is invalid: {exc}") from None
 
     def current(self) -> str | None:
+        return self.read_current()[0]
+
+    def read_current(self) -> tuple[str | None, str | None]:
+        """(version named by current.json, problem with it): the name is only ever a
+        ``vNNN`` file that exists inside ``models/`` (never a path), else None with a reason."""
         f = self.dir / "current.json"
         try:
-            name = json.loads(f.read_text(encoding="utf-8")).get("current")
+            with open(f, "rb") as fh:
+                raw = fh.read(4096)  # a few bytes; a link to /dev/zero must not fill memory
+            name = json.loads(raw.decode("utf-8")).get("current")
+        except FileNotFoundError:
+            return None, "models/current.json is missing" if self.version_names() else None
         except (OSError, ValueError, AttributeError):
-            return None
-        return name if isinstance(name, str) and self.path_of(name).is_file() else None
+            return None, "models/current.json is unreadable or not valid JSON"
+        if not isinstance(name, str) or not _NAME.match(name):
+            return None, (f"models/current.json names {str(name)[:40]!r}, which is not a model "
+                          "version inside models/")
+        if not self.path_of(name).is_file():
+            return None, f"models/current.json names {name}, which does not exist"
+        return name, None
+
+    def version_names(self) -> list[str]:
+        """Names of the version files on disk, oldest first (readable or not)."""
+        if not self.dir.is_dir():
+            return []
+        names = [p.stem for p in self.dir.glob("v*.safetensors") if _NAME.match(p.stem)]
+        return sorted(names, key=lambda n: int(n[1:]))
+
+    def load_serving(self, map_location: str | torch.device = "cpu") -> ServingChoice:
+        """The version to serve: current.json's if intact, else the newest intact one.
+
+        A damaged version (garbage, truncated, wrong shape, bad metadata) is skipped, never
+        fatal; every skip and the fallback are reported in ``warnings``.
+        """
+        named, problem = self.read_current()
+        warnings = [problem] if problem else []
+        order = ([named] if named else []) + [n for n in reversed(self.version_names())
+                                              if n != named]
+        for name in order:
+            try:
+                model, meta = self.load(name, map_location)
+            except CheckpointError as exc:
+                warnings.append(f"model version {name} is damaged and was skipped: {exc}")
+                continue
+            if warnings:
+                warnings.append(f"using {name}, the newest intact model version")
+            return ServingChoice(model, meta, name, warnings)
+        if order:
+            warnings.append("no intact model version left: starting from an untrained model")
+        return ServingChoice(None, None, None, warnings)
 
     def set_current(self, name: str) -> None:
         self.path_of(name)  # validates the name

@@ -45,6 +45,7 @@ class ExportOptions:
     voc_jpeg: bool = False        # VOC: write every image as JPEGImages/<id>.jpg (re-encoding non-JPEGs)
     skip_bad: bool = False        # leave unreadable/invalid files out (listed in the manifest) instead of stopping
     follow_symlinks: bool = False  # export images whose symlink leads outside the project folder
+    unknown_values: Literal["fail", "ignore"] = "fail"  # mask values that are no class
 
 
 @dataclass

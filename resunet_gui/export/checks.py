@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from resunet_gui.core.errors import ExportError, ResunetError
+from resunet_gui.core.errors import ExportError, MaskError, ResunetError
 from resunet_gui.core.imageio import read_image
+from resunet_gui.core.mask_check import check_mask
 from resunet_gui.core.stacks import split_slice_path
 from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 
@@ -86,19 +87,14 @@ class Inspected:
     problem: str | None = None
 
 
-def mask_value_problem(mask: np.ndarray, classes: list[ClassSpec]) -> list[int]:
-    """Mask values that are neither a class id nor the ignore label."""
-    hist = np.bincount(np.asarray(mask, np.uint8).ravel(), minlength=256)
-    valid = {c.id for c in classes} | {IGNORE_INDEX}
-    return [int(v) for v in np.nonzero(hist)[0] if int(v) not in valid]
-
-
 def inspect_image(stem: str, image_path: Path, classes: list[ClassSpec],
                   load_mask: Callable[[str], np.ndarray | None],
                   mask_path: Path | None = None) -> Inspected:
     """Read the mask and fully decode the image (a truncated file is caught here, not copied)."""
     try:
         mask = load_mask(stem)
+    except MaskError as exc:  # readable, but wrong size or values (core.mask_check)
+        return Inspected(problem=f"{stem}: {exc}")
     except (ResunetError, OSError, ValueError) as exc:
         where = f" {mask_path}" if mask_path is not None else ""
         return Inspected(problem=f"{stem}: mask{where} unreadable: {exc}")
@@ -108,15 +104,10 @@ def inspect_image(stem: str, image_path: Path, classes: list[ClassSpec],
         image = read_image(image_path)
     except (ResunetError, OSError, ValueError) as exc:
         return Inspected(problem=f"{stem}: image {image_path} unreadable: {exc}")
-    h, w = image.raw.shape[:2]
     mask = np.asarray(mask)
-    if mask.shape != (h, w):
-        return Inspected(problem=f"{stem}: mask is {mask.shape[-1]}x{mask.shape[0]} but image "
-                                 f"{image_path} is {w}x{h}")
-    bad = mask_value_problem(mask, classes)
-    if bad:
-        valid = ", ".join(str(c.id) for c in sorted(classes, key=lambda c: c.id))
-        return Inspected(problem=f"{stem}: mask has values {', '.join(map(str, bad))} that are not "
-                                 f"classes (classes: {valid}; {IGNORE_INDEX} = ignore)")
+    try:  # the same check as the project's reader, for loaders that do not check
+        check_mask(stem, mask, image.raw.shape[:2], [c.id for c in classes], IGNORE_INDEX)
+    except MaskError as exc:
+        return Inspected(problem=f"{stem}: {exc}")
     hist = np.bincount(mask.astype(np.uint8).ravel(), minlength=256)
     return Inspected(present=tuple(int(c) for c in np.nonzero(hist)[0] if c != IGNORE_INDEX))

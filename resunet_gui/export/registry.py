@@ -248,6 +248,13 @@ def export_project(project: Any, fmt: str, out: Path | str, options: ExportOptio
             group=project.group_of(stem), split=project.split_of(stem),
             model_version=entry.model_version, corrected_fraction=entry.corrected_fraction,
             mask_path=Path(project.mask_path(stem))))
-    return export_images(images, list(project.classes), fmt, Path(out), options, project.read_mask,
-                         source=Path(project.folder), progress=progress, should_cancel=should_cancel,
-                         check_progress=check_progress)
+
+    def load_mask(stem: str) -> np.ndarray | None:  # size and class values: core.mask_check
+        return project.read_mask_checked(stem, unknown=options.unknown_values, warnings=notes)
+
+    notes: list[str] = []
+    result = export_images(images, list(project.classes), fmt, Path(out), options, load_mask,
+                           source=Path(project.folder), progress=progress,
+                           should_cancel=should_cancel, check_progress=check_progress)
+    result.warnings.extend(dict.fromkeys(notes))  # each mask is read twice: report once
+    return result

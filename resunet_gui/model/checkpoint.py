@@ -21,6 +21,12 @@ from resunet_gui.model.state_check import state_mismatch
 
 FORMAT_VERSION = 1
 _META_KEY = "resunet_gui"
+# Bounds checked before a model is built from metadata: a hostile file must not make the
+# app allocate gigabytes before it is rejected. Masks are uint8 with 255 = ignore.
+MAX_CLASSES = 255
+MAX_IN_CHANNELS = 4
+MAX_DECODER_WIDTH = 1024
+_MAX_SIDECAR = 1 << 20
 
 
 def _now_iso() -> str:
@@ -55,6 +61,7 @@ class CheckpointMeta:
         self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         if not self.num_classes:
             self.num_classes = len(self.classes)
+        _check_sizes(self)
 
     def class_specs(self) -> list[ClassSpec]:
         return [ClassSpec(c["id"], c["name"], tuple(c["color"])) for c in self.classes]
@@ -71,8 +78,28 @@ class CheckpointMeta:
         known = set(cls.__dataclass_fields__)
         try:
             return cls(**{k: v for k, v in data.items() if k in known})
-        except (TypeError, ValueError, KeyError) as exc:
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as exc:
             raise CheckpointError(f"checkpoint metadata is invalid: {exc}") from exc
+
+
+def _check_sizes(meta: CheckpointMeta) -> None:
+    """ValueError unless every size the model is built from is within its bound."""
+    for name in ("num_classes", "in_channels", "format_version"):
+        if isinstance(getattr(meta, name), bool) or not isinstance(getattr(meta, name), int):
+            raise ValueError(f"{name} must be a whole number, got {getattr(meta, name)!r}")
+    if not 1 <= meta.num_classes <= MAX_CLASSES:
+        raise ValueError(f"num_classes {meta.num_classes} is outside 1..{MAX_CLASSES}")
+    if not 1 <= meta.in_channels <= MAX_IN_CHANNELS:
+        raise ValueError(f"in_channels {meta.in_channels} is outside 1..{MAX_IN_CHANNELS}")
+    widths = meta.decoder_channels
+    if len(widths) != len(DEFAULT_DECODER_CHANNELS) or not all(
+            1 <= w <= MAX_DECODER_WIDTH for w in widths):
+        raise ValueError(f"decoder_channels {list(widths)} must be {len(DEFAULT_DECODER_CHANNELS)} "
+                         f"widths in 1..{MAX_DECODER_WIDTH}")
+    if len(meta.classes) > MAX_CLASSES + 1:
+        raise ValueError(f"{len(meta.classes)} classes listed; at most {MAX_CLASSES}")
+    if not isinstance(meta.training, dict):
+        raise ValueError("training must be a JSON object")
 
 
 def _class_dict(c: ClassSpec | dict[str, Any]) -> dict[str, Any]:
@@ -123,10 +150,17 @@ def read_meta(path: str | Path) -> CheckpointMeta:
         side = sidecar_path(path)
         if not side.is_file():
             raise CheckpointError(f"{path.name} has no metadata and no sidecar {side.name}")
-        raw = side.read_text(encoding="utf-8")
+        try:
+            with open(side, "rb") as fh:
+                blob = fh.read(_MAX_SIDECAR + 1)  # metadata is a few kB: never read a huge file
+        except OSError as exc:
+            raise CheckpointError(f"cannot read {side.name}: {exc.strerror}") from None
+        if len(blob) > _MAX_SIDECAR:
+            raise CheckpointError(f"{side.name} is too large to be checkpoint metadata")
+        raw = blob.decode("utf-8", errors="replace")
     try:
         data = json.loads(raw)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSON or UTF-8 errors
         raise CheckpointError(f"metadata of {path.name} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise CheckpointError(f"metadata of {path.name} is not a JSON object")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from resunet_gui.core.errors import ResunetError
+from resunet_gui.core.errors import ResunetError, StorageError
 from resunet_gui.core.types import BBox, ImageStatus
 
 if TYPE_CHECKING:  # imported lazily: cv2/tifffile load after the window is on screen
@@ -46,6 +46,7 @@ class Editor(QObject):
     saveStateChanged = Signal(str)  # "saved" / "saving..." / "error: ..."
     documentChanged = Signal(object)  # BBox | None  (None = whole image)
     recovered = Signal(str, int)  # stem, steps replayed from the journal
+    warning = Signal(str)  # something the user should know about the image on screen
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,6 +55,7 @@ class Editor(QObject):
         self.image: LoadedImage | None = None
         self.session: Any = None  # annotation.session.EditSession
         self.suggestions: dict[str, Suggestion] = {}
+        self.unsaved: dict[str, Any] = {}  # stem -> session whose save failed (kept, retried)
 
     # ---- project ---------------------------------------------------------------------
     def open_project(self, folder: str | Path, *, recover: bool = False) -> Project:
@@ -72,27 +74,74 @@ class Editor(QObject):
         """Save the open image and release the project's lock."""
         self.close_image()
         if self.project is not None:
+            unsaved = [] if self.retry_saves() else [
+                s for s, session in self.unsaved.items() if not self._journal_holds(session)]
+            for session in self.unsaved.values():
+                session.close()  # one last try, then its autosave timer stops
             try:
-                self.project.save()
+                self.project.close()  # saves the state unless read-only; releases the lock
             finally:
-                self.project.close()
+                self.unsaved.clear()
                 self.project = None
                 self.suggestions.clear()
                 self.projectClosed.emit()
+            if unsaved:
+                raise StorageError(f"the edits of {', '.join(unsaved)} could not be saved; "
+                                   "the journal keeps what it could write")
 
     # ---- images ----------------------------------------------------------------------
     @property
     def document(self) -> Any:
         return None if self.session is None else self.session.document
 
+    @property
+    def editable(self) -> bool:
+        """False while the project is read-only: no edit may be accepted and then lost."""
+        return self.project is not None and not self.project.read_only
+
     def close_image(self) -> None:
         if self.session is not None:
             session, self.session = self.session, None
-            # flushes the debounced save; on failure the journal keeps the edits
-            if not session.close() and session.last_error is not None:
-                self.saveStateChanged.emit(f"error: {session.last_error}")
+            session.document.remove_listener(self._on_step)
+            if session.save_now() or not self.editable:
+                session.close()  # read-only: edits recovered from a crash stay in the journal
+            else:  # keep the edits in memory (the journal has them if it could write)
+                self.unsaved[session.stem] = session
+                if session.last_error is not None:
+                    self.saveStateChanged.emit(f"error: {session.last_error}")
         self.stem = None
         self.image = None
+
+    def _journal_holds(self, session: Any) -> bool:
+        """True when the saved mask plus the journal give the labels in memory: then the
+        next open restores them and closing loses nothing."""
+        assert self.project is not None
+        try:
+            base = self.project.read_mask_checked(session.stem, unknown="keep")
+            if base is None:
+                base = np.zeros(self.project.image_size(session.stem), np.uint8)
+            self.project.journal.replay(session.stem, base)
+        except (ResunetError, OSError):
+            return False
+        return bool(np.array_equal(base, session.document.labels))
+
+    def unsaved_stems(self) -> list[str]:
+        return list(self.unsaved)
+
+    def retry_saves(self) -> bool:
+        """Save the open image and every image whose save failed; True when all are on disk."""
+        current = self.session  # never cut a stroke the user is drawing: next time
+        ok = current is None or (not current.document.in_stroke and current.save_now())
+        for stem, session in list(self.unsaved.items()):
+            if session.save_now() or not self.editable:
+                session.close()  # read-only: edits recovered from a crash stay in the journal
+                del self.unsaved[stem]
+        return ok and not self.unsaved
+
+    def reopen_current(self) -> None:
+        """Open the current image again (after the project became writable)."""
+        if self.stem is not None:
+            self.show(self.stem)
 
     def show(self, stem: str) -> bool:
         """Make ``stem`` current. A bad image emits ``imageFailed`` and returns False."""
@@ -112,15 +161,29 @@ class Editor(QObject):
         if cached is not None:
             self.document.set_suggestion(cached.mask)
         self.imageShown.emit(stem)
+        self._warn_unknown_values(stem)
         steps = int(getattr(self.session, "recovered_steps", 0) or 0)
         if steps:
             self.recovered.emit(stem, steps)
         return True
 
+    def _warn_unknown_values(self, stem: str) -> None:
+        """Mask values that are no class: the same check as training and export use."""
+        from resunet_gui.core.mask_check import describe_unknown, unknown_values
+
+        assert self.project is not None
+        ids = [c.id for c in self.project.classes]
+        bad = unknown_values(self.document.labels, ids, self.project.ignore_index)
+        if bad:
+            self.warning.emit(f"{describe_unknown(stem, bad, ids)}: training ignores those "
+                              "pixels and export refuses them unless told to ignore them")
+
     def _open_session(self, stem: str) -> Any:
         from resunet_gui.annotation.session import EditSession
 
-        session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+        session = self.unsaved.pop(stem, None)  # unsaved edits of this image, still in memory
+        if session is None:
+            session = EditSession(self.project, stem, on_save_state=self._on_save_state)
         session.document.add_listener(self._on_step)
         return session
 
@@ -147,8 +210,9 @@ class Editor(QObject):
 
     # ---- crash recovery --------------------------------------------------------------
     def pending_recovery(self) -> list[str]:
-        """Stems with journalled edits left by an unexpected exit."""
-        if self.project is None:
+        """Stems with journalled edits left by an unexpected exit (none offered while
+        read-only: the journal keeps them, and opening the image shows them replayed)."""
+        if self.project is None or self.project.read_only:
             return []
         return [s for s in self.project.journal.pending() if s in set(self.project.stems())]
 
@@ -162,7 +226,11 @@ class Editor(QObject):
             if not keep:
                 self.project.journal.clear(stem)
                 continue
-            session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+            try:
+                session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+            except ResunetError as exc:  # e.g. a mask of another size: its journal stays
+                self.warning.emit(f"cannot recover {stem}: {exc}")
+                continue
             total += session.recovered_steps
             session.close()
         return total
@@ -191,15 +259,15 @@ class Editor(QObject):
 
     def accept_suggestion(self) -> BBox | None:
         doc = self.document
-        if doc is None or doc.suggestion is None:
+        if doc is None or doc.suggestion is None or not self.editable:
             return None
         return doc.accept_suggestion()  # listeners repaint
 
     def undo(self) -> BBox | None:
-        return None if self.document is None else self.document.undo()
+        return None if self.document is None or not self.editable else self.document.undo()
 
     def redo(self) -> BBox | None:
-        return None if self.document is None else self.document.redo()
+        return None if self.document is None or not self.editable else self.document.redo()
 
     def flush(self) -> None:
         """Write the current mask now (used before export, close and tests)."""

@@ -34,6 +34,7 @@ from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
+from resunet_gui.qt.read_only_banner import NoticeBanner, ReadOnlyGuard, banners_above
 from resunet_gui.qt.recovery_dialog import open_with_recovery
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
@@ -62,7 +63,11 @@ class MainWindow(QMainWindow):
         self.canvas.window_drag = self.window_level
         self.stack_slider = StackSlider()
         self._stacks: dict[str, list[str]] = {}
-        self.setCentralWidget(self.canvas)
+        self.banner, self.model_banner = NoticeBanner(), NoticeBanner()
+        self.model_banner.actionClicked.connect(self.model_banner.clear)
+        self.editor.projectOpened.connect(lambda _p: self.model_banner.clear())
+        self.setCentralWidget(banners_above(self.canvas, self.banner, self.model_banner))
+        self.read_only_guard = ReadOnlyGuard(self.editor, self.tools, self.banner, self)
         self.images = ImageListModel(self)
         self.filter = ImageFilterModel(self)
         self.filter.setSourceModel(self.images)
@@ -131,6 +136,7 @@ class MainWindow(QMainWindow):
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
         ed.saveStateChanged.connect(self.save_label.setText)
+        ed.warning.connect(lambda msg: self.statusBar().showMessage(msg, 20000))
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
@@ -175,6 +181,7 @@ class MainWindow(QMainWindow):
             lambda dev, ver: (self.device_label.setText(f"device: {dev or '?'}"),
                               self.model_label.setText(f"model {ver}" if ver else "model: new")))
         bridge.engineFailed.connect(lambda msg: self.device_label.setText("model unavailable"))
+        bridge.engineWarning.connect(lambda msg: self.model_banner.show_notice(msg, "Dismiss"))
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
@@ -276,11 +283,13 @@ class MainWindow(QMainWindow):
         if doc.suggestion is not None:
             self._suggestion_shown(stem)
         self.tools.set_document(doc)
+        from resunet_gui.core.imageio import finite_range  # NaN/Inf pixels are skipped
+
         window = getattr(image, "window", None)
-        data_range = (float(image.raw.min()), float(image.raw.max()))
+        data_range = finite_range(image.raw)
         self.view_panel.set_window_range(data_range if window else None, window)
         self.view_panel.presets.setVisible(image.extra.get("units") == "HU")
-        self.window_level.set_image(window, data_range)
+        self.window_level.set_image(window, data_range or (0.0, 1.0))
         self.stack_slider.show_stack(self._stacks.get(stem, []), stem)
         self.statusBar().showMessage(f"{stem}: {image.shape[1]}x{image.shape[0]} "
                                      f"{image.dtype}", 4000)
@@ -318,7 +327,7 @@ class MainWindow(QMainWindow):
         self.editor.accept_suggestion()
 
     def done_and_next(self) -> None:
-        if self.editor.document is None:
+        if self.editor.document is None or not self.editor.editable:
             self.step(1)
             return
         stem = self.editor.stem

@@ -23,17 +23,6 @@ from resunet_gui.qt.window_level import PresetBox
 WL_STEPS = 1000
 
 
-def window_display(raw: np.ndarray, low: float, high: float) -> np.ndarray:
-    """uint8 HxWx3 view of a 16-bit/float image through the window [low, high]."""
-    scale = np.float32(255.0 / max(high - low, 1e-6))
-    f = (raw.astype(np.float32) - np.float32(low)) * scale
-    np.clip(f, 0, 255, out=f)
-    disp = np.nan_to_num(f, nan=0.0, copy=False).astype(np.uint8)
-    if disp.ndim == 2:
-        disp = np.repeat(disp[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(disp)
-
-
 class ViewPanel(QGroupBox):
     """Overlay opacity and visibility; window/level sliders shown only for 16-bit images."""
 
@@ -87,6 +76,8 @@ class ViewPanel(QGroupBox):
     def set_window_range(self, data_range: tuple[float, float] | None,
                          window: tuple[float, float] | None) -> None:
         """Show window/level for images with a ``window`` (16-bit, float); hide otherwise."""
+        if data_range is not None and not all(np.isfinite(data_range)):
+            data_range = window  # NaN/Inf pixels: fall back to the finite percentile window
         self.level_box.setVisible(data_range is not None and window is not None)
         if data_range is None or window is None:
             return
@@ -105,7 +96,8 @@ class ViewPanel(QGroupBox):
 
     def _to_slider(self, value: float) -> int:
         lo, hi = self._range
-        return int(round((value - lo) / (hi - lo) * WL_STEPS))
+        pos = (value - lo) / (hi - lo) * WL_STEPS
+        return int(round(min(max(pos, 0.0), WL_STEPS))) if np.isfinite(pos) else 0
 
     def window(self) -> tuple[float, float]:
         lo, hi = self._range

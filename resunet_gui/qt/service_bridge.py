@@ -22,6 +22,7 @@ class ServiceBridge(QObject):
 
     engineReady = Signal(str, str)  # device text, model version ("" when none)
     engineFailed = Signal(str)
+    engineWarning = Signal(str)  # e.g. a damaged model version was skipped
     resultReady = Signal(object)  # engine.service.SuggestionResult
     requestFailed = Signal(int, str)
     batchProgress = Signal(int, int, int)  # batch id, done, total
@@ -51,6 +52,9 @@ class ServiceBridge(QObject):
             device = str(getattr(engine, "device", "") or "")
             self.device_text = device
             self.engineReady.emit(device, engine.model_version() or "")
+            warnings = list(getattr(engine, "warnings", None) or [])
+            if warnings:
+                self.engineWarning.emit("Model: " + "; ".join(warnings))
             return engine
 
         self.service = ModelService(

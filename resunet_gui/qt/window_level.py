@@ -15,6 +15,8 @@ import numpy as np
 from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QWidget
 
+from resunet_gui.core.imageio import display_through_window
+
 # (level, width) in Hounsfield units, from Radiopaedia's "Windowing (CT)" article
 # (https://radiopaedia.org/articles/windowing-ct): brain W80 L40, soft tissue W400 L40
 # (W350-400 L20-60), lungs W1500 L-600, bone W1800 L400.
@@ -33,16 +35,8 @@ def window_of(level: float, width: float) -> tuple[float, float]:
 
 
 def render(image: Any, low: float, high: float) -> np.ndarray:
-    """uint8 HxWx3 of ``image.raw`` through [low, high], inverted for MONOCHROME1."""
-    scale = np.float32(255.0 / max(high - low, 1e-6))
-    f = (image.raw.astype(np.float32) - np.float32(low)) * scale
-    np.clip(f, 0, 255, out=f)
-    disp = np.nan_to_num(f, nan=0.0, copy=False).astype(np.uint8)
-    if image.extra.get("invert"):
-        np.subtract(255, disp, out=disp)
-    if disp.ndim == 2:
-        disp = np.repeat(disp[:, :, None], 3, axis=2)
-    return np.ascontiguousarray(disp)
+    """uint8 HxWx3 of ``image.raw`` through [low, high] (NaN/Inf black, MONOCHROME1 inverted)."""
+    return display_through_window(image.raw, (low, high), invert=bool(image.extra.get("invert")))
 
 
 def pixel_text(image: Any, x: float, y: float) -> str:
