@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resunet_gui.qt.layers import ImageLayer, IndexedLayer
+from resunet_gui.qt.layers import ImageLayer, IndexedLayer, uncertainty_color_table
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
@@ -76,6 +76,7 @@ class CanvasView(QGraphicsView):
                                   self.label_layer, self.uncertainty_layer)):
             item.setZValue(z)
             self.scene().addItem(item)
+        self.uncertainty_layer.set_color_table(uncertainty_color_table())
         self.uncertainty_layer.setVisible(False)
 
         self.brush_cursor = QGraphicsEllipseItem()
