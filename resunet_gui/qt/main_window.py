@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         ed.documentChanged.connect(self._document_changed)
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
+        ed.statusChanged.connect(lambda _stem, _st: self._count_done())
         ed.saveStateChanged.connect(self.save_label.setText)
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: str | Path) -> bool:
         """Open a project folder; errors become a message box, never a traceback."""
         self.suggestions.cancel_all()
+        self._forget_previous_project()
         try:
             project = self.editor.open_project(folder)
         except ResunetError as exc:
@@ -186,6 +188,8 @@ class MainWindow(QMainWindow):
         self.images.set_project(stems, {s: project.entry(s).status for s in stems},
                                 project.image_path, read_image)
         self.palette_widget.set_classes(list(project.classes))
+        self.model_panel.reset([c.name for c in project.classes])
+        self._count_done()
         self._recolour()
         self.prefs.add_recent(folder)
         self.setWindowTitle(f"resunet-gui - {Path(folder).name}")
@@ -199,6 +203,21 @@ class MainWindow(QMainWindow):
         if stems:
             self.select_stem(stems[0])
         return True
+
+    def _forget_previous_project(self) -> None:
+        """Stop the old project's model and drop what it already sent, then clear every
+        project-scoped view: nothing of the previous folder may show in the new one."""
+        if self.bridge is not None:
+            self.bridge.shutdown()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+        self.model_panel.reset()
+        self.model_label.setText("")
+        self.suggest_panel.eta.setText("")
+
+    def _count_done(self) -> None:
+        stems = self.images.stems
+        done = sum(self.images.status(s) == ImageStatus.DONE for s in stems)
+        self.model_panel.set_done_count(done, len(stems))
 
     def ask_recover(self, stems: list[str]) -> bool:
         """Keep journalled edits? (a method so tests can answer it)."""
@@ -321,6 +340,7 @@ class MainWindow(QMainWindow):
                 self.editor.project.save()
             except ResunetError as exc:
                 QMessageBox.warning(self, "Cannot save classes", str(exc))
+        self.model_panel.project_classes = [c.name for c in classes]
         self._recolour()
 
     def _window_changed(self, low: float, high: float) -> None:
