@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from resunet_gui.app import build_window
 from resunet_gui.qt.settings import Preferences
@@ -36,8 +37,10 @@ def plain_window(qtbot, tmp_path):
     def make(engine_factory_for=None):  # noqa: ANN001, ANN202
         w = build_window(Preferences(tmp_path / "prefs.ini"), engine_factory_for=engine_factory_for)
         w.resize(1000, 700)
-        w.show()
-        qtbot.waitExposed(w)
+        with qtbot.waitExposed(w):
+            w.show()
+        w.activateWindow()  # window shortcuts fire only in the active window
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
         windows.append(w)
         return w
 

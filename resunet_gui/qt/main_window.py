@@ -31,6 +31,7 @@ from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
+from resunet_gui.qt.navigation import next_not_done
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
 from resunet_gui.qt.service_bridge import ServiceBridge
@@ -163,6 +164,8 @@ class MainWindow(QMainWindow):
             lambda dev, ver: (self.device_label.setText(f"device: {dev or '?'}"),
                               self.model_label.setText(f"model {ver}" if ver else "model: new")))
         bridge.engineFailed.connect(lambda msg: self.device_label.setText("model unavailable"))
+        bridge.engineReady.connect(lambda _dev, ver: self.images.set_model_version(ver or None))
+        bridge.modelChanged.connect(lambda info: self.images.set_model_version(info.name))
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
@@ -317,7 +320,15 @@ class MainWindow(QMainWindow):
                                 "kept in memory and in the journal. Check the folder.")
             return
         self.suggestions.image_done(stem)
-        self.step(1)
+        self._go_to_next_not_done()
+
+    def _go_to_next_not_done(self) -> None:
+        row = next_not_done(self.filter, self.list_view.currentIndex().row())
+        if row is None:
+            self.statusBar().showMessage("Every image in the list is done: export the dataset "
+                                         "(File > Export dataset...)", 15000)
+            return
+        self.list_view.setCurrentIndex(self.filter.index(row, 0))
 
     def show_help(self) -> None:
         ShortcutSheet(self).exec()

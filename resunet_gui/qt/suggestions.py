@@ -160,7 +160,7 @@ class SuggestionController(QObject):
                 result.priority == 0 and result.image_key == self._current_stem):
             self._current_id = self._current_stem = None
             self.panel.set_busy(False)
-        self.images.set_uncertainty(sugg.stem, sugg.uncertainty)
+        self.images.set_uncertainty(sugg.stem, sugg.uncertainty, sugg.model_version)
         current = sugg.stem == self.editor.stem and result.generation >= self.generation - (
             0 if result.priority == 0 else 1)
         if sugg.stem == self.editor.stem and not current:
