@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -100,6 +101,7 @@ class CanvasView(QGraphicsView):
         self._space_down = False
         self._pan_anchor: QPointF | None = None
         self._image_size: tuple[int, int] | None = None
+        self._fitted = False  # the view follows its size until the user zooms
 
     # ---- content ---------------------------------------------------------------------
     def set_image(self, display: np.ndarray | None) -> None:
@@ -142,6 +144,7 @@ class CanvasView(QGraphicsView):
     def set_scale(self, scale: float) -> None:
         scale = max(MIN_SCALE, min(MAX_SCALE, scale))
         cur = self.scale_factor or 1.0
+        self._fitted = False
         self.scale(scale / cur, scale / cur)
         self.zoomChanged.emit(self.scale_factor)
 
@@ -153,7 +156,13 @@ class CanvasView(QGraphicsView):
             return
         h, w = self._image_size
         self.fitInView(QRectF(0, 0, w, h), Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
         self.zoomChanged.emit(self.scale_factor)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def actual_size(self) -> None:
         self.set_scale(1.0)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -242,6 +243,8 @@ class ModelPanel(QWidget):
 
             self.plot = pg.PlotWidget(title="loss (line) / check Dice (dots)")
             self.plot.setMinimumHeight(160)
+            # the plot takes the panel's width; its 600 px size hint must not widen the dock
+            self.plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self._loss_curve = self.plot.plot(pen="y")
             self._dice_curve = self.plot.plot(pen=None, symbol="o", symbolBrush="g")
             self.plot_holder.addWidget(self.plot)
