@@ -28,7 +28,7 @@ def test_rows_stay_put_and_done_next_skips_done_images_in_the_shown_order(
     window = plain_window()
     window.open_folder(make_folder(tmp_path / "d", ["a", "b", "c", "d", "e"], size=32))
     for stem, u in zip("abcde", (0.1, 0.5, 0.3, 0.9, 0.7), strict=True):
-        window.images.set_uncertainty(stem, u, "v001")
+        window.images.set_uncertainty(stem, u)
     box = window.sort_uncertain
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
     assert _shown_order(window) == ["d", "e", "b", "c", "a"]
@@ -37,7 +37,7 @@ def test_rows_stay_put_and_done_next_skips_done_images_in_the_shown_order(
 
     # suggestions keep arriving with new values: nothing moves under the cursor
     for stem, u in zip("abce", (0.99, 0.98, 0.97, 0.01), strict=True):
-        window.images.set_uncertainty(stem, u, "v001")
+        window.images.set_uncertainty(stem, u)
         assert _shown_order(window) == ["d", "e", "b", "c", "a"]
     _click_row(window, qtbot, 2)
     assert window.editor.stem == "b"
