@@ -38,7 +38,9 @@ STEM_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def status_icon(color: QColor, size: int = 12) -> QIcon:
-    pix = QPixmap(size, size)
+    """A dot in the corner of a transparent THUMB x THUMB square: every row's decoration has
+    the same size, so one unreadable file cannot change the (uniform) row height."""
+    pix = QPixmap(THUMB, THUMB)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -47,6 +49,16 @@ def status_icon(color: QColor, size: int = 12) -> QIcon:
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pix)
+
+
+def square_thumbnail(image: QImage) -> QPixmap:
+    """``image`` centred on a transparent THUMB x THUMB square (wide or tall images alike)."""
+    pix = QPixmap(THUMB, THUMB)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.drawImage((THUMB - image.width()) // 2, (THUMB - image.height()) // 2, image)
+    p.end()
+    return pix
 
 
 class _ThumbSignals(QObject):
@@ -228,7 +240,7 @@ class ImageListModel(QAbstractListModel):
             self._errors[stem] = error
             self.thumbnailFailed.emit(stem, error)
         else:
-            self._plain[stem] = QPixmap.fromImage(image)
+            self._plain[stem] = square_thumbnail(image)
             self._compose(stem)
         self._changed(stem)
 

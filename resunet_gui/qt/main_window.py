@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resunet_gui.core.class_roles import erase_value
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
@@ -108,9 +109,10 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel("model: loading...")
         self.model_label = QLabel("")
         self.pos_label = QLabel("")
+        self.zoom_label = QLabel("")
         sb = self.statusBar()
         sb.addWidget(self.pos_label, 1)
-        for w in (self.model_label, self.device_label, self.save_label):
+        for w in (self.zoom_label, self.model_label, self.device_label, self.save_label):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -131,6 +133,8 @@ class MainWindow(QMainWindow):
         self.tools.previewChanged.connect(self.canvas.set_preview)
         self.canvas.brushWheel.connect(self.tools.grow)
         self.canvas.cursorMoved.connect(self._cursor_moved)
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"zoom {z:.2f}"))
+        self.tools.classPicked.connect(self._class_picked)
         self.palette_widget.classSelected.connect(self.tools.set_value)
         self.palette_widget.classesEdited.connect(self._classes_edited)
         self.view_panel.opacityChanged.connect(self._opacity_changed)
@@ -192,6 +196,7 @@ class MainWindow(QMainWindow):
                                 project.image_path, read_image)
         self.palette_widget.set_classes(list(project.classes))
         self.model_panel.reset([c.name for c in project.classes])
+        self.tools.erase_value = erase_value(project.classes)
         self._count_done()
         self._recolour()
         self.prefs.add_recent(folder)
@@ -333,6 +338,24 @@ class MainWindow(QMainWindow):
     def show_help(self) -> None:
         ShortcutSheet(self).exec()
 
+    def show_about(self) -> None:
+        from resunet_gui.qt.about import about_box
+
+        self.about_box = about_box(self)
+        self.about_box.open()
+
+    def save_now(self) -> bool:
+        """Ctrl+S: write the current mask now and say so (autosave runs anyway)."""
+        if self.editor.session is None:
+            self.statusBar().showMessage("Nothing to save", 3000)
+            return False
+        ok = bool(self.editor.session.save_now())
+        self.save_label.setText("saved" if ok else "error: not saved")
+        self.statusBar().showMessage(f"Saved {self.editor.stem}" if ok else
+                                     f"Could not save {self.editor.stem}: "
+                                     f"{self.editor.session.last_error}", 5000)
+        return ok
+
     # ---- view / prefs ----------------------------------------------------------------
     def _recolour(self) -> None:
         classes = self.palette_widget.classes
@@ -352,6 +375,7 @@ class MainWindow(QMainWindow):
             except ResunetError as exc:
                 QMessageBox.warning(self, "Cannot save classes", str(exc))
         self.model_panel.project_classes = [c.name for c in classes]
+        self.tools.erase_value = erase_value(classes)
         self._recolour()
 
     def _window_changed(self, low: float, high: float) -> None:
@@ -377,7 +401,11 @@ class MainWindow(QMainWindow):
     def _cursor_moved(self, x: float, y: float) -> None:
         size = self.canvas.image_size
         if size is not None and 0 <= x < size[1] and 0 <= y < size[0]:
-            self.pos_label.setText(f"x {int(x)}  y {int(y)}  zoom {self.canvas.scale_factor:.2f}")
+            self.pos_label.setText(f"x {int(x)}  y {int(y)}")
+
+    def _class_picked(self, value: int) -> None:
+        if not self.palette_widget.select_id(value):
+            self.statusBar().showMessage("No class there (unlabelled)", 4000)
 
     # ---- drag and drop / close -------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
