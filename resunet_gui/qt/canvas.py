@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from resunet_gui.qt.layers import ImageLayer, IndexedLayer, uncertainty_color_table
+from resunet_gui.qt.outline import OutlineLayer
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
@@ -72,9 +73,10 @@ class CanvasView(QGraphicsView):
         self.image_layer = ImageLayer()
         self.suggestion_layer = IndexedLayer()
         self.label_layer = IndexedLayer()
+        self.outline_layer = OutlineLayer()
         self.uncertainty_layer = IndexedLayer()
-        for z, item in enumerate((self.image_layer, self.suggestion_layer,
-                                  self.label_layer, self.uncertainty_layer)):
+        for z, item in enumerate((self.image_layer, self.suggestion_layer, self.label_layer,
+                                  self.outline_layer, self.uncertainty_layer)):
             item.setZValue(z)
             self.scene().addItem(item)
         self.uncertainty_layer.set_color_table(uncertainty_color_table())
@@ -110,6 +112,7 @@ class CanvasView(QGraphicsView):
         self.image_layer.set_array(display)
         for layer in (self.suggestion_layer, self.label_layer, self.uncertainty_layer):
             layer.set_array(None)
+        self.outline_layer.follow(None)
         self.preview.setPath(QPainterPath())
         if display is None:
             self._image_size = None

@@ -26,8 +26,10 @@ from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
+from resunet_gui.qt.class_colours import visible_colours
 from resunet_gui.qt.dialogs import ExportDialog, ask_recover, offer_recovery
 from resunet_gui.qt.editor import Editor
+from resunet_gui.qt.first_run import FirstRunGuide
 from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
@@ -66,6 +68,7 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.suggestions = SuggestionController(self.editor, self.images, self.suggest_panel, self)
         self.suggestions.canvas = self.canvas
+        self.first_run = FirstRunGuide(self.canvas, self.suggestions, self)
         self.bridge: ServiceBridge | None = None
         self._engine_factory_for: Callable[[Any], Callable[[], Any]] | None = None
         self._build_docks()
@@ -127,6 +130,8 @@ class MainWindow(QMainWindow):
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
+        self.tools.regionChanged.connect(self.canvas.outline_layer.refresh)
+        self.view_panel.outlineToggled.connect(self._outline_toggled)
         self.tools.radiusChanged.connect(self.canvas.set_brush_radius)
         self.tools.radiusChanged.connect(self._radius_pref)
         self.tools.toolChanged.connect(self._tool_changed)
@@ -161,6 +166,9 @@ class MainWindow(QMainWindow):
                       engine_factory_for: Callable[[Any], Callable[[], Any]]) -> None:
         """Give the window a model service; one is started per opened project."""
         self.bridge, self._engine_factory_for = bridge, engine_factory_for
+        # before the suggestion controller's own slots: it must see the hold first
+        bridge.engineReady.connect(self.first_run.engine_ready)
+        bridge.modelChanged.connect(self.first_run.model_changed)
         self.suggestions.attach(bridge)
         self.model_panel.attach(bridge)
         self.model_panel.statusLine.connect(self.model_label.setText)
@@ -197,6 +205,7 @@ class MainWindow(QMainWindow):
         self.palette_widget.set_classes(list(project.classes))
         self.model_panel.reset([c.name for c in project.classes])
         self.tools.erase_value = erase_value(project.classes)
+        self._colours_checked = False
         self._count_done()
         self._recolour()
         self.prefs.add_recent(folder)
@@ -221,11 +230,13 @@ class MainWindow(QMainWindow):
         self.model_panel.reset()
         self.model_label.setText("")
         self.suggest_panel.eta.setText("")
+        self.first_run.project_opening(with_model=self.bridge is not None)
 
     def _count_done(self) -> None:
         stems = self.images.stems
         done = sum(self.images.status(s) == ImageStatus.DONE for s in stems)
         self.model_panel.set_done_count(done, len(stems))
+        self.first_run.set_done(done)
 
     def ask_recover(self, stems: list[str]) -> bool:
         """Keep journalled edits? (a method so tests can answer it)."""
@@ -273,6 +284,7 @@ class MainWindow(QMainWindow):
         self.images.set_error(stem, None)
         self.canvas.set_image(image.display)
         self.canvas.label_layer.set_array(doc.labels)
+        self.canvas.outline_layer.follow(doc.labels)
         self.canvas.suggestion_layer.set_array(None)
         if doc.suggestion is not None:
             self._suggestion_shown(stem)
@@ -282,6 +294,7 @@ class MainWindow(QMainWindow):
             (float(image.raw.min()), float(image.raw.max())) if window else None, window)
         self.statusBar().showMessage(f"{stem}: {image.shape[1]}x{image.shape[0]} "
                                      f"{image.dtype}", 4000)
+        self._fit_class_colours(image.display)
         self.suggestions.image_shown(stem)
 
     def _image_failed(self, stem: str, message: str) -> None:
@@ -300,6 +313,7 @@ class MainWindow(QMainWindow):
     def _document_changed(self, bbox: object) -> None:
         self.canvas.label_layer.ensure_array(self.editor.document.labels)
         self.canvas.label_layer.update_bbox(bbox)  # type: ignore[arg-type]
+        self.canvas.outline_layer.refresh(bbox)  # type: ignore[arg-type]
 
     # ---- editing actions ---------------------------------------------------------------
     def undo(self) -> None:
@@ -360,8 +374,28 @@ class MainWindow(QMainWindow):
     def _recolour(self) -> None:
         classes = self.palette_widget.classes
         opacity = self.view_panel.opacity.value() / 100.0
-        self.canvas.label_layer.set_color_table(label_color_table(classes, opacity))
+        outline = self.canvas.outline_layer.isVisible()
+        self.canvas.label_layer.set_color_table(
+            label_color_table(classes, opacity * 0.25 if outline else opacity))
+        self.canvas.outline_layer.set_color_table(label_color_table(classes, 1.0))
         self.canvas.suggestion_layer.set_color_table(suggestion_color_table(classes, opacity))
+
+    def _fit_class_colours(self, display: Any) -> None:
+        """Once per project: a class coloured like the image is shown in another colour."""
+        if getattr(self, "_colours_checked", True):
+            return
+        self._colours_checked = True
+        classes, changed = visible_colours(self.palette_widget.classes, display)
+        if changed:
+            self.palette_widget.set_classes(classes)
+            self._recolour()
+            self.statusBar().showMessage(
+                f"{', '.join(changed)} shown in another colour: the image has the same hue "
+                "(the Colour button chooses one)", 8000)
+
+    def _outline_toggled(self, on: bool) -> None:
+        self.canvas.outline_layer.set_enabled(on)
+        self._recolour()
 
     def _opacity_changed(self, value: float) -> None:
         self.prefs.opacity = value
