@@ -125,7 +125,8 @@ class MainWindow(QMainWindow):
         ed.documentChanged.connect(self._document_changed)
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
-        ed.statusChanged.connect(lambda _stem, _st: self._count_done())
+        ed.statusChanged.connect(  # a count over every image: only when one becomes done
+            lambda _stem, st: st == ImageStatus.DONE.value and self._count_done())
         ed.saveStateChanged.connect(self.save_label.setText)
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
