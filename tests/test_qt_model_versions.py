@@ -88,7 +88,8 @@ def test_checkpoint_for_other_classes_warns_and_its_score_is_not_comparable(
         qtbot.mouseClick(w.load_btn, Qt.MouseButton.LeftButton)
     assert w.mismatch_box.isVisible() and "membrane" in w.mismatch_box.text()
     assert w.table.item(2, 0).text() == "v003 (in use)"
-    assert "not comparable" in w.table.item(2, 1).text()
+    assert w.table.item(2, 1).text() == "0.910 (other data)"
+    assert "not comparable" in w.table.item(2, 1).toolTip()
     assert "another project" in w.status.text() and "up from" not in w.status.text()
     w.mismatch_box.close()
 

@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from resunet_gui.qt.service_bridge import ServiceBridge
-from resunet_gui.qt.version_text import IN_USE, class_mismatch, comparable, score_text, status_text
+from resunet_gui.qt.version_text import (
+    IN_USE,
+    NOT_COMPARABLE,
+    class_mismatch,
+    comparable,
+    score_text,
+    status_text,
+)
 
 MODES = ("decoder", "decoder+last", "all")
 COLUMNS = ("version", "Dice", "check imgs", "train imgs", "source", "parent")
@@ -228,6 +235,8 @@ class ModelPanel(QWidget):
                      str(v.check_images), str(v.train_images), v.source, v.parent or "")
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
+                if c == 1 and not comparable(v, self.foreign):
+                    item.setToolTip(f"Dice {NOT_COMPARABLE}")
                 if in_use:
                     font = QFont(item.font())
                     font.setBold(True)

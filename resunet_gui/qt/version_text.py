@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 IN_USE = "in use"
+NOT_COMPARABLE = ("measured on another project's images (an imported checkpoint): not "
+                  "comparable with this project's scores")
 
 
 def comparable(info: Any, foreign: Iterable[str] = ()) -> bool:
@@ -20,7 +22,7 @@ def score_text(info: Any, foreign: Iterable[str] = ()) -> str:
     if score is None:
         return "-"
     if not comparable(info, foreign):
-        return f"{score:.3f} (other data, not comparable)"
+        return f"{score:.3f} (other data)"
     return f"{score:.3f}"
 
 
