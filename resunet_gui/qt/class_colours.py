@@ -18,7 +18,7 @@ CLOSE_DEGREES = 45.0
 
 def _hue_deg(rgb: tuple[int, int, int]) -> tuple[float, float]:
     """(hue in degrees, saturation 0..1) of one colour."""
-    px = np.uint8([[list(rgb)]])
+    px = np.array([[list(rgb)]], np.uint8)
     h, s, _v = cv2.cvtColor(px, cv2.COLOR_RGB2HSV_FULL)[0, 0]
     return float(h) * 360.0 / 256.0, float(s) / 255.0
 

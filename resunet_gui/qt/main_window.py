@@ -125,8 +125,7 @@ class MainWindow(QMainWindow):
         ed.documentChanged.connect(self._document_changed)
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
-        ed.statusChanged.connect(  # a count over every image: only when one becomes done
-            lambda _stem, st: st == ImageStatus.DONE.value and self._count_done())
+        ed.statusChanged.connect(self._status_changed)
         ed.saveStateChanged.connect(self.save_label.setText)
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
@@ -232,6 +231,10 @@ class MainWindow(QMainWindow):
         self.model_label.setText("")
         self.suggest_panel.eta.setText("")
         self.first_run.project_opening(with_model=self.bridge is not None)
+
+    def _status_changed(self, _stem: str, status: str) -> None:
+        if status == ImageStatus.DONE.value:  # a count over every image: only then
+            self._count_done()
 
     def _count_done(self) -> None:
         stems = self.images.stems
