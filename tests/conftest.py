@@ -48,3 +48,6 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+from qt_window import plain_window  # noqa: E402, F401  (GUI fixture shared by tests/test_qt_*.py)

@@ -30,6 +30,7 @@ def canvas(qtbot):
     view.label_layer.set_color_table(label_color_table(CLASSES, 0.5))
     view.label_layer.set_array(doc.labels)
     tools.set_document(doc)
+    tools.erase_value = 0  # CLASSES declares class 0 as background
     tools.regionChanged.connect(view.label_layer.update_bbox)
     return view, doc, tools
 
@@ -74,8 +75,8 @@ def test_fill_polygon_and_lasso_tools(canvas):
     QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
                       Qt.KeyboardModifier.NoModifier, _vp(view, 20, 60))
     assert doc.labels[40, 40] == 1 and doc.labels[80, 80] == 0
-    tools.set_tool(Tool.LASSO)
-    drag(view, [(30, 30), (50, 30), (50, 50), (30, 50)])
+    tools.set_tool(Tool.LASSO)  # the right button erases with the lasso
+    drag(view, [(30, 30), (50, 30), (50, 50), (30, 50)], Qt.MouseButton.RightButton)
     assert doc.labels[40, 40] == 0 and doc.labels[25, 25] == 1
     tools.set_tool(Tool.FILL)
     drag(view, [(150, 150)])

@@ -76,7 +76,8 @@ def panel(qtbot):
 def test_versions_are_listed_with_scores(panel):
     w, _engine, _bridge = panel
     assert w.table.rowCount() == 2
-    assert w.table.item(1, 0).text() == "v002" and w.table.item(1, 1).text() == "0.800"
+    assert w.table.item(0, 0).text() == "v001" and w.table.item(1, 1).text() == "0.800"
+    assert w.table.item(1, 0).text() == "v002 (in use)"  # the engine serves v002
 
 
 def test_rollback_runs_on_the_worker_and_updates_the_status_line(panel, qtbot):

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from resunet_gui.core import imageio, stacks
+from resunet_gui.core.natural_sort import natural_key
 
 _EXAMPLES = 3  # names quoted per warning, so 10,000 bad files make one readable line
 _ODD_CHARS = re.compile(r'[\x00-\x1f<>:"\\|?*]')  # rejected by Windows or by shells
@@ -103,4 +104,4 @@ def scan_images(root: Path, *, recursive: bool, skip: set[str]) -> tuple[dict[st
             else:
                 found[stem] = rel
     warnings = [summarize_names(_SKIPPED[kind], names) for kind, names in skipped.items() if names]
-    return dict(sorted(found.items())), warnings
+    return dict(sorted(found.items(), key=lambda kv: natural_key(kv[0]))), warnings

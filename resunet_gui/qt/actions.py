@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QMenu
 from resunet_gui.qt.shortcuts import SHORTCUTS
 from resunet_gui.qt.tool_controller import Tool
 
-TOOLBAR = ("open", "prev", "next", None, "brush", "eraser", "fill", "polygon", "lasso", None,
+TOOLBAR = ("open", "prev", "next", None, "brush", "eraser", "fill", "polygon", "lasso", "pick",
+           None,
            "undo", "redo", None, "suggest", "accept", "done_next", None, "fit", "help")
 
 
@@ -31,6 +32,9 @@ def install_actions(w: Any) -> dict[str, QAction]:
         return act
 
     a("open", "Open folder...", lambda: w.choose_folder())
+    a("save", "Save", lambda: w.save_now())
+    a("quit", "Quit", lambda: w.close())
+    a("about", "About resunet-gui", lambda: w.show_about())
     a("prev", "Previous", lambda: w.step(-1))
     a("next", "Next", lambda: w.step(1))
     a("slice_prev", "Previous slice", lambda: w.stack_slider.step(-1))
@@ -73,8 +77,12 @@ def install_actions(w: Any) -> dict[str, QAction]:
     actions["import_labels"] = importer
     recent = file_menu.addMenu("Open &recent")
     recent.aboutToShow.connect(lambda: fill_recent_menu(w, recent))
+    file_menu.addAction(actions["save"])
+    file_menu.addSeparator()
+    file_menu.addAction(actions["quit"])
     help_menu = w.menuBar().addMenu("&Help")
     help_menu.addAction(actions["help"])
+    help_menu.addAction(actions["about"])
     bar = w.addToolBar("Main")
     bar.setObjectName("main_toolbar")
     for name in TOOLBAR:

@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QPainter,
     QPainterPath,
     QPen,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
@@ -30,7 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resunet_gui.qt.layers import ImageLayer, IndexedLayer
+from resunet_gui.qt.layers import ImageLayer, IndexedLayer, uncertainty_color_table
+from resunet_gui.qt.outline import OutlineLayer
 
 ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 1 / 64, 64.0
@@ -71,11 +73,13 @@ class CanvasView(QGraphicsView):
         self.image_layer = ImageLayer()
         self.suggestion_layer = IndexedLayer()
         self.label_layer = IndexedLayer()
+        self.outline_layer = OutlineLayer()
         self.uncertainty_layer = IndexedLayer()
-        for z, item in enumerate((self.image_layer, self.suggestion_layer,
-                                  self.label_layer, self.uncertainty_layer)):
+        for z, item in enumerate((self.image_layer, self.suggestion_layer, self.label_layer,
+                                  self.outline_layer, self.uncertainty_layer)):
             item.setZValue(z)
             self.scene().addItem(item)
+        self.uncertainty_layer.set_color_table(uncertainty_color_table())
         self.uncertainty_layer.setVisible(False)
 
         self.brush_cursor = QGraphicsEllipseItem()
@@ -100,6 +104,7 @@ class CanvasView(QGraphicsView):
         self._space_down = False
         self._pan_anchor: QPointF | None = None
         self._image_size: tuple[int, int] | None = None
+        self._fitted = False  # the view follows its size until the user zooms
 
     # ---- content ---------------------------------------------------------------------
     def set_image(self, display: np.ndarray | None) -> None:
@@ -108,6 +113,7 @@ class CanvasView(QGraphicsView):
         self.image_layer.set_array(display)
         for layer in (self.suggestion_layer, self.label_layer, self.uncertainty_layer):
             layer.set_array(None)
+        self.outline_layer.follow(None)
         self.preview.setPath(QPainterPath())
         if display is None:
             self._image_size = None
@@ -142,6 +148,7 @@ class CanvasView(QGraphicsView):
     def set_scale(self, scale: float) -> None:
         scale = max(MIN_SCALE, min(MAX_SCALE, scale))
         cur = self.scale_factor or 1.0
+        self._fitted = False
         self.scale(scale / cur, scale / cur)
         self.zoomChanged.emit(self.scale_factor)
 
@@ -153,7 +160,13 @@ class CanvasView(QGraphicsView):
             return
         h, w = self._image_size
         self.fitInView(QRectF(0, 0, w, h), Qt.AspectRatioMode.KeepAspectRatio)
+        self._fitted = True
         self.zoomChanged.emit(self.scale_factor)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self._fitted:
+            self.fit()
 
     def actual_size(self) -> None:
         self.set_scale(1.0)

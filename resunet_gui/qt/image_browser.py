@@ -2,7 +2,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSize
-from PySide6.QtWidgets import QCheckBox, QComboBox, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.image_list import ImageFilterModel
@@ -27,8 +35,17 @@ class ImageBrowser(QWidget):
             self.status_filter.addItem(text, value)
         self.sort_uncertain = QCheckBox("Most uncertain first")
         self.sort_uncertain.toggled.connect(filter_model.set_sort_uncertain)
+        self.resort = QPushButton("Re-sort")
+        self.resort.setToolTip("Sort again by the latest uncertainties (the list never "
+                               "re-sorts by itself)")
+        self.resort.setEnabled(False)
+        self.sort_uncertain.toggled.connect(self.resort.setEnabled)
+        self.resort.clicked.connect(lambda: filter_model.set_sort_uncertain(True))
+        sort_row = QHBoxLayout()
+        sort_row.addWidget(self.sort_uncertain, 1)
+        sort_row.addWidget(self.resort)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addWidget(self.status_filter)
-        lay.addWidget(self.sort_uncertain)
+        lay.addLayout(sort_row)
         lay.addWidget(self.list_view)

@@ -38,7 +38,9 @@ STEM_ROLE = Qt.ItemDataRole.UserRole + 3
 
 
 def status_icon(color: QColor, size: int = 12) -> QIcon:
-    pix = QPixmap(size, size)
+    """A dot in the corner of a transparent THUMB x THUMB square: every row's decoration has
+    the same size, so one unreadable file cannot change the (uniform) row height."""
+    pix = QPixmap(THUMB, THUMB)
     pix.fill(Qt.GlobalColor.transparent)
     p = QPainter(pix)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -47,6 +49,16 @@ def status_icon(color: QColor, size: int = 12) -> QIcon:
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pix)
+
+
+def square_thumbnail(image: QImage) -> QPixmap:
+    """``image`` centred on a transparent THUMB x THUMB square (wide or tall images alike)."""
+    pix = QPixmap(THUMB, THUMB)
+    pix.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pix)
+    p.drawImage((THUMB - image.width()) // 2, (THUMB - image.height()) // 2, image)
+    p.end()
+    return pix
 
 
 class _ThumbSignals(QObject):
@@ -88,6 +100,8 @@ class ImageListModel(QAbstractListModel):
         self._status: dict[str, ImageStatus] = {}
         self._errors: dict[str, str] = {}
         self._uncertainty: dict[str, float] = {}
+        self._u_version: dict[str, str | None] = {}  # model version each value came from
+        self._model_version: str | None = None
         self._thumbs: dict[str, QIcon] = {}
         self._plain: dict[str, QPixmap] = {}
         self._pending: set[str] = set()
@@ -110,6 +124,8 @@ class ImageListModel(QAbstractListModel):
         self._status = dict(statuses)
         self._errors.clear()
         self._uncertainty.clear()
+        self._u_version.clear()
+        self._model_version = None
         self._thumbs.clear()
         self._plain.clear()
         self._pending.clear()
@@ -149,12 +165,29 @@ class ImageListModel(QAbstractListModel):
             self._errors.pop(stem, None)
         self._changed(stem)
 
-    def set_uncertainty(self, stem: str, value: float | None) -> None:
+    def set_uncertainty(self, stem: str, value: float | None,
+                        model_version: str | None = None) -> None:
+        """Record ``stem``'s uncertainty as measured by ``model_version``."""
         if value is None:
             self._uncertainty.pop(stem, None)
+            self._u_version.pop(stem, None)
         else:
             self._uncertainty[stem] = float(value)
+            self._u_version[stem] = model_version
         self._changed(stem)
+
+    def set_model_version(self, version: str | None) -> None:
+        """The model now in use: values measured by any other version are shown as stale."""
+        if version == self._model_version:
+            return
+        self._model_version = version
+        if self._stems:
+            self.dataChanged.emit(self.index(0), self.index(len(self._stems) - 1))
+
+    def is_stale(self, stem: str) -> bool:
+        """True when ``stem``'s uncertainty came from a model version no longer in use."""
+        return (stem in self._uncertainty and self._model_version is not None
+                and self._u_version.get(stem) != self._model_version)
 
     def row_of(self, stem: str) -> int:
         return self._row.get(stem, -1)
@@ -169,8 +202,9 @@ class ImageListModel(QAbstractListModel):
         stem = self._stems[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             u = self._uncertainty.get(stem)
+            old = " (old model)" if self.is_stale(stem) else ""
             extra = "  (unreadable)" if stem in self._errors else (
-                f"  u={u:.3f}" if u is not None else "")
+                f"  u={u:.3f}{old}" if u is not None else "")
             return f"{stem}{extra}"
         if role == Qt.ItemDataRole.DecorationRole:
             if stem in self._errors:
@@ -206,7 +240,7 @@ class ImageListModel(QAbstractListModel):
             self._errors[stem] = error
             self.thumbnailFailed.emit(stem, error)
         else:
-            self._plain[stem] = QPixmap.fromImage(image)
+            self._plain[stem] = square_thumbnail(image)
             self._compose(stem)
         self._changed(stem)
 
@@ -233,6 +267,9 @@ class ImageFilterModel(QSortFilterProxyModel):
         super().__init__(parent)
         self._status: str | None = None
         self.setSortRole(UNCERTAINTY_ROLE)
+        # rows never move under the cursor while suggestions arrive: the order changes only
+        # when the user asks (the sort checkbox, "Re-sort", the status filter)
+        self.setDynamicSortFilter(False)
 
     def set_status_filter(self, status: str | None) -> None:
         self._status = status

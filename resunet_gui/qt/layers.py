@@ -49,10 +49,16 @@ def suggestion_color_table(classes: Iterable[ClassSpec], opacity: float) -> list
     return table
 
 
-def uncertainty_color_table() -> list[int]:
-    """0..255 -> transparent blue .. opaque yellow (more uncertain = brighter, more opaque)."""
-    ramp = np.linspace(0.0, 1.0, 256)
-    return [_argb((int(255 * t), int(255 * t), int(255 * (1 - t))), 0.75 * t) for t in ramp]
+def uncertainty_color_table(name: str = "cividis") -> list[int]:
+    """0..255 -> cividis (perceptually uniform, colour-blind safe), dark blue .. yellow.
+
+    Alpha rises from 0.35 to 0.85 so certain pixels still read as "certain", not as
+    "no overlay", and uncertain ones stand out without hiding the image entirely."""
+    from resunet_gui.qt.colormaps import colormap_rgb
+
+    rgb = colormap_rgb(name)
+    ramp = np.linspace(0.35, 0.85, 256)
+    return [_argb((int(r), int(g), int(b)), a) for (r, g, b), a in zip(rgb, ramp, strict=True)]
 
 
 def suggestion_display(mask: np.ndarray, hatch: int = 6) -> np.ndarray:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -21,17 +21,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resunet_gui.core.class_roles import erase_value
 from resunet_gui.core.errors import ProjectStateError, ResunetError
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.qt.actions import install_actions
 from resunet_gui.qt.canvas import CanvasView
+from resunet_gui.qt.class_colours import visible_colours
 from resunet_gui.qt.dialogs import ask_recover, offer_recovery
 from resunet_gui.qt.editor import Editor
 from resunet_gui.qt.export_dialog import ExportDialog
+from resunet_gui.qt.first_run import FirstRunGuide
 from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
+from resunet_gui.qt.navigation import next_not_done
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
 from resunet_gui.qt.read_only_banner import NoticeBanner, ReadOnlyGuard, banners_above
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.suggestions = SuggestionController(self.editor, self.images, self.suggest_panel, self)
         self.suggestions.canvas = self.canvas
+        self.first_run = FirstRunGuide(self.canvas, self.suggestions, self)
         self.bridge: ServiceBridge | None = None
         self._engine_factory_for: Callable[[Any], Callable[[], Any]] | None = None
         self._build_docks()
@@ -123,9 +128,11 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel("")
         self.pos_label = QLabel("")
         self.brush_label = QLabel("")  # brush diameter in image pixels, at any zoom
+        self.zoom_label = QLabel("")
         sb = self.statusBar()
         sb.addWidget(self.pos_label, 1)
-        for w in (self.brush_label, self.model_label, self.device_label, self.save_label):
+        for w in (self.brush_label, self.zoom_label, self.model_label, self.device_label,
+                  self.save_label):
             sb.addPermanentWidget(w)
 
     def _connect(self) -> None:
@@ -135,11 +142,14 @@ class MainWindow(QMainWindow):
         ed.documentChanged.connect(self._document_changed)
         ed.suggestionShown.connect(self._suggestion_shown)
         ed.statusChanged.connect(lambda stem, st: self.images.set_status(stem, ImageStatus(st)))
+        ed.statusChanged.connect(self._status_changed)
         ed.saveStateChanged.connect(self.save_label.setText)
         ed.warning.connect(lambda msg: self.statusBar().showMessage(msg, 20000))
         ed.recovered.connect(lambda stem, n: self.statusBar().showMessage(
             f"Recovered {n} unsaved edit(s) of {stem} from the journal", 8000))
         self.tools.regionChanged.connect(self.canvas.label_layer.update_bbox)
+        self.tools.regionChanged.connect(self.canvas.outline_layer.refresh)
+        self.view_panel.outlineToggled.connect(self._outline_toggled)
         self.tools.radiusChanged.connect(self.canvas.set_brush_radius)
         self.tools.radiusChanged.connect(self._radius_pref)
         self.tools.radiusChanged.connect(lambda r: self.brush_label.setText(f"brush {2 * r + 1} px"))
@@ -147,6 +157,8 @@ class MainWindow(QMainWindow):
         self.tools.previewChanged.connect(self.canvas.set_preview)
         self.canvas.brushWheel.connect(self.tools.grow)
         self.canvas.cursorMoved.connect(self._cursor_moved)
+        self.canvas.zoomChanged.connect(lambda z: self.zoom_label.setText(f"zoom {z:.2f}"))
+        self.tools.classPicked.connect(self._class_picked)
         self.palette_widget.classSelected.connect(self.tools.set_value)
         self.palette_widget.classesEdited.connect(self._classes_edited)
         self.view_panel.opacityChanged.connect(self._opacity_changed)
@@ -174,6 +186,9 @@ class MainWindow(QMainWindow):
                       engine_factory_for: Callable[[Any], Callable[[], Any]]) -> None:
         """Give the window a model service; one is started per opened project."""
         self.bridge, self._engine_factory_for = bridge, engine_factory_for
+        # before the suggestion controller's own slots: it must see the hold first
+        bridge.engineReady.connect(self.first_run.engine_ready)
+        bridge.modelChanged.connect(self.first_run.model_changed)
         self.suggestions.attach(bridge)
         self.model_panel.attach(bridge)
         self.model_panel.statusLine.connect(self.model_label.setText)
@@ -182,6 +197,8 @@ class MainWindow(QMainWindow):
                               self.model_label.setText(f"model {ver}" if ver else "model: new")))
         bridge.engineFailed.connect(lambda msg: self.device_label.setText("model unavailable"))
         bridge.engineWarning.connect(lambda msg: self.model_banner.show_notice(msg, "Dismiss"))
+        bridge.engineReady.connect(lambda _dev, ver: self.images.set_model_version(ver or None))
+        bridge.modelChanged.connect(lambda info: self.images.set_model_version(info.name))
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
@@ -195,6 +212,7 @@ class MainWindow(QMainWindow):
     def open_folder(self, folder: str | Path) -> bool:
         """Open a project folder; errors become a message box, never a traceback."""
         self.suggestions.cancel_all()
+        self._forget_previous_project()
         try:
             project = self.editor.open_project(folder)
         except ProjectStateError as exc:  # corrupt project.json: offer to rebuild it
@@ -213,6 +231,10 @@ class MainWindow(QMainWindow):
         self.images.set_project(stems, {s: project.entry(s).status for s in stems},
                                 project.image_path, read_image)
         self.palette_widget.set_classes(list(project.classes))
+        self.model_panel.reset([c.name for c in project.classes])
+        self.tools.erase_value = erase_value(project.classes)
+        self._colours_checked = False
+        self._count_done()
         self._recolour()
         self.prefs.add_recent(folder)
         self.setWindowTitle(f"resunet-gui - {Path(folder).name}")
@@ -226,6 +248,27 @@ class MainWindow(QMainWindow):
         if stems:
             self.select_stem(stems[0])
         return True
+
+    def _forget_previous_project(self) -> None:
+        """Stop the old project's model and drop what it already sent, then clear every
+        project-scoped view: nothing of the previous folder may show in the new one."""
+        if self.bridge is not None:
+            self.bridge.shutdown()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.MetaCall)
+        self.model_panel.reset()
+        self.model_label.setText("")
+        self.suggest_panel.eta.setText("")
+        self.first_run.project_opening(with_model=self.bridge is not None)
+
+    def _status_changed(self, _stem: str, status: str) -> None:
+        if status == ImageStatus.DONE.value:  # a count over every image: only then
+            self._count_done()
+
+    def _count_done(self) -> None:
+        stems = self.images.stems
+        done = sum(self.images.status(s) == ImageStatus.DONE for s in stems)
+        self.model_panel.set_done_count(done, len(stems))
+        self.first_run.set_done(done)
 
     def ask_recover(self, stems: list[str]) -> bool:
         """Keep journalled edits? (a method so tests can answer it)."""
@@ -279,6 +322,7 @@ class MainWindow(QMainWindow):
         self.images.set_error(stem, None)
         self.canvas.set_image(image.display)
         self.canvas.label_layer.set_array(doc.labels)
+        self.canvas.outline_layer.follow(doc.labels)
         self.canvas.suggestion_layer.set_array(None)
         if doc.suggestion is not None:
             self._suggestion_shown(stem)
@@ -293,6 +337,7 @@ class MainWindow(QMainWindow):
         self.stack_slider.show_stack(self._stacks.get(stem, []), stem)
         self.statusBar().showMessage(f"{stem}: {image.shape[1]}x{image.shape[0]} "
                                      f"{image.dtype}", 4000)
+        self._fit_class_colours(image.display)
         self.suggestions.image_shown(stem)
 
     def _image_failed(self, stem: str, message: str) -> None:
@@ -311,6 +356,7 @@ class MainWindow(QMainWindow):
     def _document_changed(self, bbox: object) -> None:
         self.canvas.label_layer.ensure_array(self.editor.document.labels)
         self.canvas.label_layer.update_bbox(bbox)  # type: ignore[arg-type]
+        self.canvas.outline_layer.refresh(bbox)  # type: ignore[arg-type]
 
     # ---- editing actions ---------------------------------------------------------------
     def undo(self) -> None:
@@ -336,17 +382,63 @@ class MainWindow(QMainWindow):
                                 "kept in memory and in the journal. Check the folder.")
             return
         self.suggestions.image_done(stem)
-        self.step(1)
+        self._go_to_next_not_done()
+
+    def _go_to_next_not_done(self) -> None:
+        row = next_not_done(self.filter, self.list_view.currentIndex().row())
+        if row is None:
+            self.statusBar().showMessage("Every image in the list is done: export the dataset "
+                                         "(File > Export dataset...)", 15000)
+            return
+        self.list_view.setCurrentIndex(self.filter.index(row, 0))
 
     def show_help(self) -> None:
         ShortcutSheet(self).exec()
+
+    def show_about(self) -> None:
+        from resunet_gui.qt.about import about_box
+
+        self.about_box = about_box(self)
+        self.about_box.open()
+
+    def save_now(self) -> bool:
+        """Ctrl+S: write the current mask now and say so (autosave runs anyway)."""
+        if self.editor.session is None:
+            self.statusBar().showMessage("Nothing to save", 3000)
+            return False
+        ok = bool(self.editor.session.save_now())
+        self.save_label.setText("saved" if ok else "error: not saved")
+        self.statusBar().showMessage(f"Saved {self.editor.stem}" if ok else
+                                     f"Could not save {self.editor.stem}: "
+                                     f"{self.editor.session.last_error}", 5000)
+        return ok
 
     # ---- view / prefs ----------------------------------------------------------------
     def _recolour(self) -> None:
         classes = self.palette_widget.classes
         opacity = self.view_panel.opacity.value() / 100.0
-        self.canvas.label_layer.set_color_table(label_color_table(classes, opacity))
+        outline = self.canvas.outline_layer.isVisible()
+        self.canvas.label_layer.set_color_table(
+            label_color_table(classes, opacity * 0.25 if outline else opacity))
+        self.canvas.outline_layer.set_color_table(label_color_table(classes, 1.0))
         self.canvas.suggestion_layer.set_color_table(suggestion_color_table(classes, opacity))
+
+    def _fit_class_colours(self, display: Any) -> None:
+        """Once per project: a class coloured like the image is shown in another colour."""
+        if getattr(self, "_colours_checked", True):
+            return
+        self._colours_checked = True
+        classes, changed = visible_colours(self.palette_widget.classes, display)
+        if changed:
+            self.palette_widget.set_classes(classes)
+            self._recolour()
+            self.statusBar().showMessage(
+                f"{', '.join(changed)} shown in another colour: the image has the same hue "
+                "(the Colour button chooses one)", 8000)
+
+    def _outline_toggled(self, on: bool) -> None:
+        self.canvas.outline_layer.set_enabled(on)
+        self._recolour()
 
     def _opacity_changed(self, value: float) -> None:
         self.prefs.opacity = value
@@ -359,6 +451,8 @@ class MainWindow(QMainWindow):
                 self.editor.project.save()
             except ResunetError as exc:
                 QMessageBox.warning(self, "Cannot save classes", str(exc))
+        self.model_panel.project_classes = [c.name for c in classes]
+        self.tools.erase_value = erase_value(classes)
         self._recolour()
 
     def _window_changed(self, low: float, high: float) -> None:
@@ -385,7 +479,11 @@ class MainWindow(QMainWindow):
         size = self.canvas.image_size
         if size is not None and 0 <= x < size[1] and 0 <= y < size[0]:
             value = pixel_text(self.editor.image, x, y) if self.editor.image is not None else ""
-            self.pos_label.setText(f"x {int(x)}  y {int(y)}  {value}  zoom {self.canvas.scale_factor:.2f}")
+            self.pos_label.setText(f"x {int(x)}  y {int(y)}  {value}")
+
+    def _class_picked(self, value: int) -> None:
+        if not self.palette_widget.select_id(value):
+            self.statusBar().showMessage("No class there (unlabelled)", 4000)
 
     # ---- drag and drop / close -------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -16,7 +17,9 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -24,6 +27,14 @@ from PySide6.QtWidgets import (
 )
 
 from resunet_gui.qt.service_bridge import ServiceBridge
+from resunet_gui.qt.version_text import (
+    IN_USE,
+    NOT_COMPARABLE,
+    class_mismatch,
+    comparable,
+    score_text,
+    status_text,
+)
 
 MODES = ("decoder", "decoder+last", "all")
 COLUMNS = ("version", "Dice", "check imgs", "train imgs", "source", "parent")
@@ -36,6 +47,8 @@ class ModelPanel(QWidget):
     operationDone = Signal(object)
     operationFailed = Signal(str)
     statusLine = Signal(str)  # for the main window's status bar
+    _listed = Signal(object)  # (versions, version in use) from the worker
+    _imported = Signal(object)  # (VersionInfo, the checkpoint's class names) from the worker
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -44,7 +57,10 @@ class ModelPanel(QWidget):
         self.losses: list[tuple[int, float]] = []
         self.scores: list[tuple[int, float]] = []
         self._last_step = 0
-        self._best: float | None = None
+        self.current: str | None = None  # the version suggestions come from
+        self.foreign: set[str] = set()  # versions trained for other classes
+        self._seen: list[Any] = []  # versions announced since the last listing
+        self.project_classes: list[str] = []
         self.status = QLabel("No model loaded yet")
         self.status.setWordWrap(True)
         self.reason = QLabel("")
@@ -65,6 +81,9 @@ class ModelPanel(QWidget):
         self.pause.toggled.connect(self._pause)
         self.mode.activated.connect(lambda _i: self.set_mode(self.mode.currentText()))
         self.versionsLoaded.connect(self._show_versions)
+        self._listed.connect(self._on_listed)
+        self._imported.connect(self._on_imported)
+        self.done_count = QLabel("")
         self.operationDone.connect(lambda _r: self.refresh())
         self.operationFailed.connect(self.status.setText)
         row = QHBoxLayout()
@@ -78,6 +97,7 @@ class ModelPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addWidget(self.reason)
+        layout.addWidget(self.done_count)
         layout.addWidget(self.table)
         layout.addLayout(row)
         layout.addLayout(row2)
@@ -87,15 +107,40 @@ class ModelPanel(QWidget):
     # ---- wiring ----------------------------------------------------------------------
     def attach(self, bridge: ServiceBridge) -> None:
         self.bridge = bridge
-        bridge.engineReady.connect(lambda *_: self.refresh())
+        bridge.engineReady.connect(lambda _dev, ver: self._engine_ready(ver))
         bridge.trainingStatus.connect(self.on_training_status)
         bridge.modelChanged.connect(self.on_model_changed)
         bridge.requestFailed.connect(lambda _rid, msg: self.operationFailed.emit(msg))
 
     def refresh(self) -> None:
         if self.bridge is not None:
-            self.bridge.call(lambda eng: list(getattr(eng, "list_versions", list)()),
-                             self.versionsLoaded.emit)
+            self.bridge.call(lambda eng: (list(getattr(eng, "list_versions", list)()),
+                                          eng.model_version()), self._listed.emit)
+
+    def _engine_ready(self, version: str) -> None:
+        self.current = version or None
+        self.refresh()
+
+    def _on_listed(self, listed: tuple[list, str | None]) -> None:
+        versions, self.current = listed
+        self._seen = []
+        self.versionsLoaded.emit(list(versions))
+
+    def reset(self, class_names: list[str] | None = None) -> None:
+        """Forget everything about the previous project (called when a folder opens)."""
+        self.versions, self.losses, self.scores = [], [], []
+        self._last_step, self.current, self.foreign, self._seen = 0, None, set(), []
+        self.project_classes = list(class_names or [])
+        self.table.setRowCount(0)
+        self.status.setText("No model loaded yet")
+        self.reason.setText("")
+        self.done_count.setText("")
+        if self.plot is not None:
+            self._loss_curve.setData([], [])
+            self._dice_curve.setData([], [])
+
+    def set_done_count(self, done: int, total: int) -> None:
+        self.done_count.setText(f"{done} of {total} images done")
 
     def selected(self) -> str | None:
         row = self.table.currentRow()
@@ -124,7 +169,23 @@ class ModelPanel(QWidget):
                                                   "Checkpoints (*.safetensors)")
             if not path:
                 return
-        self.bridge.call(lambda eng: eng.load_external(path), self._changed_from_call)
+        def load(eng: Any) -> tuple[Any, list[str]]:
+            from resunet_gui.model.checkpoint import read_meta
+
+            names = [str(c["name"]) for c in read_meta(path).classes]
+            return eng.load_external(path), names
+
+        self.bridge.call(load, self._imported.emit)
+
+    def _on_imported(self, result: tuple[Any, list[str]]) -> None:
+        info, names = result
+        warning = class_mismatch(names, self.project_classes) if self.project_classes else None
+        if warning is not None:
+            self.foreign.add(info.name)
+            self.mismatch_box = QMessageBox(QMessageBox.Icon.Warning, "Other classes",
+                                            warning, QMessageBox.StandardButton.Ok, self)
+            self.mismatch_box.open()
+        self.on_model_changed(info)
 
     def set_mode(self, mode: str) -> None:
         if self.bridge is not None:
@@ -153,12 +214,13 @@ class ModelPanel(QWidget):
             self._redraw()
 
     def on_model_changed(self, info: Any) -> None:
-        score = getattr(info, "score", None)
-        line = info.status_line(self._best if score is not None and self._best is not None
-                                and score > self._best else None)
-        if score is not None:
-            self.scores.append((max(self._last_step, getattr(info, "step", 0)), float(score)))
-            self._best = float(score)
+        known = [*self.versions, *self._seen]
+        previous = next((v for v in reversed(known) if v.name == self.current), None)
+        line = status_text(info, previous, self.foreign)
+        self.current = info.name
+        self._seen.append(info)
+        if getattr(info, "score", None) is not None and comparable(info, self.foreign):
+            self.scores.append((max(self._last_step, getattr(info, "step", 0)), float(info.score)))
         self.status.setText(line)
         self.statusLine.emit(line)
         self._redraw()
@@ -168,10 +230,19 @@ class ModelPanel(QWidget):
         self.versions = list(versions)
         self.table.setRowCount(len(self.versions))
         for r, v in enumerate(self.versions):
-            cells = (v.name, "-" if v.score is None else f"{v.score:.3f}", str(v.check_images),
-                     str(v.train_images), v.source, v.parent or "")
+            in_use = v.name == self.current
+            cells = (f"{v.name} ({IN_USE})" if in_use else v.name, score_text(v, self.foreign),
+                     str(v.check_images), str(v.train_images), v.source, v.parent or "")
             for c, text in enumerate(cells):
-                self.table.setItem(r, c, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if c == 1 and not comparable(v, self.foreign):
+                    item.setToolTip(f"Dice {NOT_COMPARABLE}")
+                if in_use:
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setBackground(QBrush(QColor(70, 130, 90)))
+                self.table.setItem(r, c, item)
 
     def _redraw(self) -> None:
         if not self.losses and not self.scores:
@@ -181,6 +252,8 @@ class ModelPanel(QWidget):
 
             self.plot = pg.PlotWidget(title="loss (line) / check Dice (dots)")
             self.plot.setMinimumHeight(160)
+            # the plot takes the panel's width; its 600 px size hint must not widen the dock
+            self.plot.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             self._loss_curve = self.plot.plot(pen="y")
             self._dice_curve = self.plot.plot(pen=None, symbol="o", symbolBrush="g")
             self.plot_holder.addWidget(self.plot)

@@ -30,6 +30,7 @@ class ViewPanel(QGroupBox):
     labelsToggled = Signal(bool)
     suggestionToggled = Signal(bool)
     uncertaintyToggled = Signal(bool)
+    outlineToggled = Signal(bool)
     windowChanged = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -46,8 +47,11 @@ class ViewPanel(QGroupBox):
         self.show_suggestion.toggled.connect(self.suggestionToggled)
         self.show_uncertainty = QCheckBox("Uncertainty")
         self.show_uncertainty.toggled.connect(self.uncertaintyToggled)
+        self.outline = QCheckBox("Outline")
+        self.outline.setToolTip("Draw labels as contours so the image under them stays visible")
+        self.outline.toggled.connect(self.outlineToggled)
         toggles = QHBoxLayout()
-        for box in (self.show_labels, self.show_suggestion, self.show_uncertainty):
+        for box in (self.show_labels, self.show_suggestion, self.show_uncertainty, self.outline):
             toggles.addWidget(box)
         self.level_low = QSlider(Qt.Orientation.Horizontal)
         self.level_high = QSlider(Qt.Orientation.Horizontal)

@@ -15,15 +15,20 @@ class Shortcut:
 
 SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("open", ("Ctrl+O",), "Open a folder"),
-    Shortcut("prev", ("PgUp", "Alt+Left"), "Previous image"),
-    Shortcut("next", ("PgDown", "Alt+Right"), "Next image"),
+    Shortcut("save", ("Ctrl+S",), "Save now (edits are also saved automatically)"),
+    Shortcut("quit", ("Ctrl+Q",), "Quit"),
+    Shortcut("prev", ("A", "PgUp", "Alt+Left"), "Previous image"),
+    Shortcut("next", ("D", "PgDown", "Alt+Right"), "Next image"),
     Shortcut("slice_prev", ("Ctrl+Up",), "Previous slice of a stack (multi-frame DICOM, multi-page TIFF)"),
     Shortcut("slice_next", ("Ctrl+Down",), "Next slice of a stack"),
     Shortcut("brush", ("B",), "Brush (right button erases; on 16-bit/DICOM images it sets the window)"),
-    Shortcut("eraser", ("E",), "Eraser"),
+    Shortcut("eraser", ("E",), "Eraser (writes background, or 'unlabelled' if the project "
+             "has no background class)"),
     Shortcut("fill", ("G",), "Flood fill"),
     Shortcut("polygon", ("P",), "Polygon (click points; double-click or click the first point)"),
-    Shortcut("lasso", ("L",), "Lasso erase (drag around what to erase)"),
+    Shortcut("lasso", ("L",), "Lasso (drag around an area to fill it with the class; "
+             "Shift+drag or right button erases)"),
+    Shortcut("pick", ("I",), "Pick class (eyedropper: click a labelled pixel)"),
     Shortcut("smaller", ("[",), "Smaller brush (also Ctrl+wheel)"),
     Shortcut("bigger", ("]",), "Bigger brush (also Ctrl+wheel)"),
     Shortcut("undo", ("Ctrl+Z",), "Undo"),

@@ -52,6 +52,7 @@ class SuggestionController(QObject):
         self.canvas: Any = None  # CanvasView, for the uncertainty overlay
         self.generation = 0
         self.auto_suggest = True
+        self.hold_automatic = False  # no trained model yet: only the Suggest button asks
         self._current_id: int | None = None
         self._current_stem: str | None = None
         self._prefetch_id: int | None = None
@@ -96,6 +97,8 @@ class SuggestionController(QObject):
     def request_current(self, force: bool = False) -> int | None:
         ed = self.editor
         if self.bridge is None or not self.bridge.running or ed.image is None or ed.stem is None:
+            return None
+        if self.hold_automatic and not force:
             return None
         if not force and ed.stem in ed.suggestions:
             self._prefetch_next()
@@ -178,7 +181,7 @@ class SuggestionController(QObject):
             self._current_id = self._current_stem = None
             self.panel.set_busy(False)
             self.tiles.finish()
-        self.images.set_uncertainty(sugg.stem, sugg.uncertainty)
+        self.images.set_uncertainty(sugg.stem, sugg.uncertainty, sugg.model_version)
         current = sugg.stem == self.editor.stem and result.generation >= self.generation - (
             0 if result.priority == 0 else 1)
         if sugg.stem == self.editor.stem and not current:

@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 
-from resunet_gui.core.types import BBox
+from resunet_gui.core.types import IGNORE_INDEX, BBox
 
 MIN_RADIUS, MAX_RADIUS = 1, 512
 
@@ -21,6 +21,7 @@ class Tool(str, Enum):
     FILL = "fill"
     POLYGON = "polygon"
     LASSO = "lasso"
+    PICK = "pick"  # eyedropper: the class under the cursor becomes the current class
 
 
 class ToolController(QObject):
@@ -36,12 +37,15 @@ class ToolController(QObject):
     radiusChanged = Signal(int)
     previewChanged = Signal(list, bool)
     interacting = Signal(bool)  # True while a button is held on the canvas
+    classPicked = Signal(int)  # label value under the eyedropper
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document: Any = None  # annotation.document.MaskDocument
         self.tool = Tool.BRUSH
         self.value = 1
+        self.erase_value = IGNORE_INDEX  # "unlabelled", or the project's background class
+        self._lasso_erases = False
         self.radius = 8
         self.enabled = True
         self._last: tuple[float, float] | None = None
@@ -95,7 +99,7 @@ class ToolController(QObject):
         right = button == Qt.MouseButton.RightButton
         if self.tool in (Tool.BRUSH, Tool.ERASER) and (left or right):
             erase = self.tool == Tool.ERASER or right
-            self._stroke_value = 0 if erase else self.value
+            self._stroke_value = self.erase_value if erase else self.value
             self.document.begin_stroke()
             self._last = self._px(pos)
             self._paint_to(self._last)
@@ -109,8 +113,12 @@ class ToolController(QObject):
             self.previewChanged.emit(list(self._points), False)
         elif self.tool == Tool.POLYGON and right:
             self.finish_polygon()
-        elif self.tool == Tool.LASSO and left:
+        elif self.tool == Tool.LASSO and (left or right):
+            # fills with the current class; Shift or the right button erases
+            self._lasso_erases = right or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
             self._points = [QPointF(pos)]
+        elif self.tool == Tool.PICK and left:
+            self._pick(pos)
 
     def move(self, pos: QPointF, buttons: Qt.MouseButton) -> None:
         if self._stroke_value is not None:
@@ -131,7 +139,8 @@ class ToolController(QObject):
             self._points = []
             self.previewChanged.emit([], False)
             if len(pts) >= 3:
-                self._commit(self.document.lasso_erase(pts))
+                self._commit(self.document.lasso_erase(pts, self.erase_value)
+                             if self._lasso_erases else self.document.polygon(pts, self.value))
 
     def double_click(self, pos: QPointF) -> None:
         if self.tool == Tool.POLYGON:
@@ -145,6 +154,12 @@ class ToolController(QObject):
             self._commit(self.document.polygon(pts, self.value))
 
     # ---- internals -------------------------------------------------------------------
+    def _pick(self, pos: QPointF) -> None:
+        labels = self.document.labels
+        x, y = int(pos.x()), int(pos.y())
+        if 0 <= y < labels.shape[0] and 0 <= x < labels.shape[1]:
+            self.classPicked.emit(int(labels[y, x]))
+
     def _paint_to(self, p: tuple[float, float]) -> None:
         assert self._last is not None and self._stroke_value is not None
         bbox = self.document.paint(self._last, p, self.radius, self._stroke_value)
