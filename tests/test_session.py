@@ -196,3 +196,12 @@ def test_read_only_project_keeps_edits_in_memory_and_reports_error(folder):
         assert session.state == "error" and "read-only" in messages[-1]
         assert not session.close()
     assert not (folder / "masks" / "a.png").exists()
+
+
+def test_done_without_any_edit_still_writes_the_mask_so_training_can_read_it(folder):
+    with Project.open(folder) as project:
+        session = EditSession(project, "a", autosave_delay_s=60)
+        assert session.mark_done()
+        assert project.entry("a").status == ImageStatus.DONE
+        assert np.array_equal(read_mask(project.mask_path("a")), session.document.labels)
+        session.close()

@@ -13,6 +13,7 @@ to its own thread.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Protocol
@@ -172,10 +173,19 @@ class EditSession:
     def mark_done(self, model_version: str | None = None) -> bool:
         """Save and set the image's status to done with its corrected fraction.
 
-        The fraction is left unset when no suggestion was accepted on this image.
+        The fraction is left unset when no suggestion was accepted on this image. An image
+        done without a single edit (nothing to label on it) still gets its mask file, so
+        everything marked done can be read back and trained on.
         """
         if not self.save_now():
             return False
+        snap = self.document.snapshot()  # never None here: save_now ended any stroke
+        if snap is not None and not os.path.exists(self.project.mask_path(self.stem)):
+            try:
+                self.project.save_mask(self.stem, snap[0])
+            except StorageError as exc:
+                self._fail(exc)
+                return False
         counts = self.document.provenance_counts()
         fraction = self.document.corrected_fraction() if counts[1] + counts[2] else None
         try:
