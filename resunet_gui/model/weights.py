@@ -149,7 +149,7 @@ def _locate(source: str, sha256: str | None, download: bool) -> tuple[Path, str 
 
 
 def load_encoder_weights(
-    model: nn.Module, source: str = "imagenet", sha256: str | None = None, *, download: bool = True
+    model: nn.Module, source: str = "imagenet", sha256: str | None = None, *, download: bool = False
 ) -> WeightsReport:
     """Load ResNet18 weights into ``model.encoder`` (or ``model`` itself if it is the encoder).
 
