@@ -135,3 +135,25 @@ def test_cpu_copy_after_out_of_memory_is_made_once_and_follows_the_weights():
     assert len(cpu_runs) == 2 and len(set(cpu_runs)) == 1  # one CPU copy, reused
     assert id(model) not in cpu_runs
     assert (second.mask == 1).all()  # ... running the served model's current weights
+
+
+def test_project_engine_starts_from_the_weights_file_through_the_bootstrap(tmp_path, no_network):
+    from safetensors.torch import save_file
+    from torchvision.models import resnet18
+
+    from resunet_gui.core.project import Project
+    from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine
+
+    torch.manual_seed(7)
+    state = resnet18(weights=None).state_dict()
+    path = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    folder = make_blob_project(tmp_path / "p", n=2)
+    with Project.open(folder) as project:
+        engine = ProjectEngine(project, EngineConfig(device="cpu", weights=str(path)))
+        assert engine.pretrained and engine.trainer.config.mode == "decoder"
+        assert "encoder.safetensors" in engine.status().message
+        assert torch.equal(engine.serving.encoder.conv1.weight, state["conv1.weight"])
+        plain = ProjectEngine(project, EngineConfig(device="cpu", weights="imagenet"))
+        assert not plain.pretrained and "not in cache" in plain.weights_message
+    assert no_network == []

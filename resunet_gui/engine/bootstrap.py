@@ -64,21 +64,20 @@ def bootstrap_model(num_classes: int | None = None, *, checkpoint: str | Path | 
                     loaded: Loaded | None = None, weights: str = "imagenet",
                     device: str | torch.device = "auto", mode: str | None = None,
                     in_channels: int = 3, seed: int | None = None) -> ModelSetup:
-    """Build the model from ``loaded`` (a version already read), else ``checkpoint``, else a
-    new ``num_classes`` network whose encoder starts from ``weights``.
+    """Build the model from ``loaded`` (a saved version already read, served as it is), else
+    ``checkpoint``, else a new ``num_classes`` network whose encoder starts from ``weights``.
 
     ``mode`` None picks the default for the encoder (decoder only when it is pretrained).
-    A checkpoint whose class count differs from ``num_classes`` raises ``CheckpointError``.
+    A ``checkpoint`` whose class count differs from ``num_classes`` raises ``CheckpointError``.
     """
     resolved = resolve_device(device)
     if loaded is None and checkpoint is not None:
         loaded = load_checkpoint(checkpoint)
+        if num_classes is not None and loaded[1].num_classes != num_classes:
+            raise CheckpointError(f"{Path(checkpoint).name} predicts {loaded[1].num_classes} "
+                                  f"classes; this folder has {num_classes}")
     if loaded is not None:
         model, meta = loaded
-        if num_classes is not None and meta.num_classes != num_classes:
-            name = Path(checkpoint).name if checkpoint is not None else meta.model_version
-            raise CheckpointError(f"{name} predicts {meta.num_classes} classes; "
-                                  f"this folder has {num_classes}")
         pretrained = bool((meta.training or {}).get("pretrained_encoder", False))
         init = (f"checkpoint {Path(checkpoint).name}" if checkpoint is not None
                 else f"saved model {meta.model_version}")
