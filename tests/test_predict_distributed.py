@@ -47,7 +47,7 @@ def _predict(folder: Path, out: Path, nproc: int, *extra: str) -> subprocess.Com
     return proc
 
 
-def _same_masks_with_one_and_two_processes(folder: Path, tmp_path: Path, *extra: str) -> None:
+def _same_masks_with_one_and_two_processes(folder: Path, tmp_path: Path, *extra: str) -> str:
     """One process (in this one, torch on one thread like the ranks) vs a 2-rank torchrun."""
     assert main(["predict", str(folder), "--out", str(tmp_path / "one"), "--device", "cpu",
                  *extra]) == 0
@@ -56,6 +56,7 @@ def _same_masks_with_one_and_two_processes(folder: Path, tmp_path: Path, *extra:
     n = len(list((tmp_path / "one").iterdir()))
     assert f"wrote {n} masks" in two.stderr and "(2 processes)" in two.stderr
     assert two.stderr.count("wrote ") == 1  # one summary, from rank 0
+    return two.stderr
 
 
 def test_shares_of_the_ranks_are_disjoint_deterministic_and_cover_the_list():
@@ -98,8 +99,9 @@ def test_predict_with_no_model_at_all_gives_the_same_masks_every_run(tmp_path):
 def test_two_process_torchrun_predict_equals_one_process_on_a_synthetic_project(tmp_path):
     folder = make_blob_project(tmp_path / "p", n=5, size=80)
     _save_version(folder)
-    _same_masks_with_one_and_two_processes(folder, tmp_path, "--tile", "48")
+    err = _same_masks_with_one_and_two_processes(folder, tmp_path, "--tile", "48")
     assert len(_hashes(tmp_path / "one")) == 5
+    assert " 3/3 " in err and " 2/2 " not in err  # rank 0's progress (3 of 5), not rank 1's
 
 
 @pytest.mark.slow

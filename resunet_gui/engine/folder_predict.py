@@ -81,7 +81,7 @@ def predict_folder(req: PredictRequest,
                 skipped.append(f"{path.name}: {exc}")
             else:
                 atomic_write_png(req.out / f"{path.stem}.png", predictor.predict(image).mask)
-            if progress is not None:
+            if progress is not None and ctx.is_main:  # rank 0's share stands for all
                 progress(i + 1, len(mine))
         written = D.all_sum(len(mine) - len(skipped), ctx)
         skipped_total = D.all_sum(len(skipped), ctx)
