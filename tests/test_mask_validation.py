@@ -71,7 +71,7 @@ def test_trainer_skips_a_misfit_treats_unknown_values_as_ignore_and_counts_right
     _sevens(folder, "im2")
     with Project.open(folder) as project:
         engine = ProjectEngine(project, EngineConfig(
-            device="cpu", encoder_weights="none",
+            device="cpu", weights="none",
             train=TrainConfig(crop=32, batch_size=2, steps_per_chunk=1)))
         engine.notify_done(project.stems())
         status = engine.status()

@@ -17,7 +17,7 @@ def engine(tmp_path, one_torch_thread):
     folder = make_blob_project(tmp_path / "p", n=4)
     with Project.open(folder) as project:
         eng = ProjectEngine(project, EngineConfig(
-            device="cpu", encoder_weights="none", min_eval_steps=1,
+            device="cpu", weights="none", min_eval_steps=1,
             train=TrainConfig(steps_per_chunk=5, crop=64, batch_size=2)))
         eng.notify_done(project.stems())
         yield eng

@@ -27,7 +27,7 @@ def training_window(qtbot, tmp_path, one_torch_thread):
 
     def factory_for(project):  # noqa: ANN001, ANN202
         def build():  # noqa: ANN202
-            cfg = EngineConfig(device="cpu", encoder_weights="none", min_eval_steps=10**6,
+            cfg = EngineConfig(device="cpu", weights="none", min_eval_steps=10**6,
                                train=TrainConfig(steps_per_chunk=CHUNK, crop=64, batch_size=2))
             engine = ProjectEngine(project, cfg)
             engine.trainer.model.register_forward_pre_hook(

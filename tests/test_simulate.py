@@ -64,7 +64,7 @@ def test_cli_defaults_are_the_settings_defaults():
         assert getattr(args, name) == getattr(sim, name), name
         if hasattr(train, name):
             assert getattr(sim, name) == getattr(train, name), name
-    assert args.weights == sim.encoder_weights
+    assert args.weights == sim.weights
     args = build_parser().parse_args(["train", "folder"])
     for name in ("batch_size", "crop", "lr", "class_balance", "seed"):
         assert getattr(args, name) == getattr(train, name), name

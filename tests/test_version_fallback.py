@@ -24,7 +24,7 @@ from resunet_gui.model.resunet import ResUNet
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-CFG = dict(device="cpu", encoder_weights="none",
+CFG = dict(device="cpu", weights="none",
            train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1))
 
 

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def engine(tmp_path):
     project = Project.open(make_blob_project(tmp_path / "p"))
     assert len(project.stems_with_status(ImageStatus.DONE)) == 5
-    cfg = EngineConfig(device="cpu", encoder_weights="none",
+    cfg = EngineConfig(device="cpu", weights="none",
                        train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1))
     eng = ProjectEngine(project, cfg)
     eng.notify_done(project.stems())
@@ -162,7 +162,7 @@ def test_new_done_images_do_not_postpone_evaluation(engine):
 def test_evaluation_runs_in_pieces_of_at_most_one_check_image(tmp_path):
     """A suggestion waits for one piece of an evaluation, never for the whole check set."""
     project = Project.open(make_blob_project(tmp_path / "p", n=10))
-    cfg = EngineConfig(device="cpu", encoder_weights="none", min_eval_steps=1,
+    cfg = EngineConfig(device="cpu", weights="none", min_eval_steps=1,
                        train=TrainConfig(crop=64, batch_size=2, steps_per_chunk=1,
                                          bn_recalibration_batches=3, ema_decay=0.9))
     eng = ProjectEngine(project, cfg)

@@ -111,17 +111,20 @@ def test_missing_file_is_reported(tmp_path):
     assert not report.loaded and "not found" in report.message
 
 
-def test_imagenet_offline_falls_back_to_random_init(tmp_path, monkeypatch, caplog):
+def test_imagenet_missing_from_cache_falls_back_to_random_init_without_download(
+        tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    calls = []
 
     def offline(*args, **kwargs):
+        calls.append(args)
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(weights.urllib.request, "urlopen", offline)
     with caplog.at_level(logging.WARNING):
         report = load_encoder_weights(ResUNet(num_classes=2), "imagenet")
-    assert not report.loaded
-    assert "offline" in report.message
+    assert not report.loaded and calls == []  # only `doctor --download-weights` downloads
+    assert "not in cache" in report.message and "doctor --download-weights" in report.message
     assert not list(tmp_path.rglob("*.pth")) and not list(tmp_path.rglob(".download-*"))
     assert sum(r.levelno == logging.WARNING for r in caplog.records) == 1
 
@@ -133,7 +136,7 @@ def test_imagenet_uses_cached_file_after_sha_check(tmp_path, monkeypatch, tv_sta
     torch.save(tv_state, cached)
     monkeypatch.setitem(weights.KNOWN_SHA256, weights.IMAGENET_FILE, _sha(cached))
     model = ResUNet(num_classes=2)
-    report = load_encoder_weights(model, "imagenet", download=False)
+    report = load_encoder_weights(model, "imagenet")
     assert report.loaded, report.message
     assert _encoder_equals(model.encoder, tv_state)
 

@@ -93,9 +93,10 @@ def _build_models(args: argparse.Namespace, device: Any) -> dict[str, tuple[Any,
     """name -> (model, memory format of its input)."""
     import torch
 
-    from resunet_gui.model.resunet import ResUNet
+    from resunet_gui.engine.bootstrap import bootstrap_model
 
-    ours = ResUNet(args.classes).eval().to(device, memory_format=torch.channels_last)
+    ours = bootstrap_model(args.classes, weights="none", device=device).model
+    ours = ours.eval().to(device, memory_format=torch.channels_last)
     models = {"resunet": (ours, torch.channels_last)}
     if not args.no_reference:
         try:
@@ -141,9 +142,10 @@ def bench_gpu(args: argparse.Namespace, device: Any) -> dict[str, Any]:
     """bf16 throughput at 512 batch 32 and batch-1 latency at 1024 (CUDA only)."""
     import torch
 
-    from resunet_gui.model.resunet import ResUNet
+    from resunet_gui.engine.bootstrap import bootstrap_model
 
-    model = ResUNet(args.classes).eval().to(device, memory_format=torch.channels_last)
+    model = bootstrap_model(args.classes, weights="none", device=device).model
+    model = model.eval().to(device, memory_format=torch.channels_last)
     result: dict[str, Any] = {"name": torch.cuda.get_device_name(device),
                               "bf16_matmul_gflops": round(matmul_gflops(device, torch.bfloat16), 1)}
     cases = {"bf16_512_batch32": (512, 32, torch.bfloat16),

@@ -33,11 +33,11 @@ def measure(size: int, tile: int, repeats: int) -> dict[str, float]:
     import numpy as np
     import torch
 
+    from resunet_gui.engine.bootstrap import bootstrap_model
     from resunet_gui.engine.predictor import Predictor, tile_layout
-    from resunet_gui.model.resunet import ResUNet
 
-    torch.manual_seed(0)
-    predictor = Predictor(ResUNet(2).eval(), device="cpu", tile=tile, overlap=64, amp=False)
+    setup = bootstrap_model(2, weights="none", device="cpu", seed=0)
+    predictor = Predictor(setup.model.eval(), device="cpu", tile=tile, overlap=64, amp=False)
     rng = np.random.default_rng(0)
     small = rng.random((512, 512, 3), dtype=np.float32)
     large = rng.random((size, size, 3), dtype=np.float32)

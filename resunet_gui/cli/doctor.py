@@ -65,32 +65,16 @@ def _devices() -> list[str]:
     return lines
 
 
-def _weights() -> str:
-    from resunet_gui.model.weights import (
-        IMAGENET_FILE,
-        KNOWN_SHA256,
-        file_sha256,
-        imagenet_cache_path,
-    )
-
-    path = imagenet_cache_path()
-    if not path.is_file():
-        return (f"not cached at {path} (models start from random init; fetch with "
-                "`resunet-gui doctor --download-weights` or copy the file there)")
-    ok = file_sha256(path) == KNOWN_SHA256[IMAGENET_FILE]
-    return f"{path} ({'sha256 ok' if ok else 'sha256 MISMATCH: delete it to download again'})"
-
-
 def _download() -> None:
     """Fetch the weights once, verified by sha256; a failure is a one-line WeightsError."""
-    from resunet_gui.model.weights import download_imagenet, imagenet_cache_path
+    from resunet_gui.engine.bootstrap import download_imagenet_weights, imagenet_cache_path
 
     path = imagenet_cache_path()
     if path.is_file():
         print(f"ImageNet ResNet18 weights already cached at {path}")
         return
     print(f"downloading ImageNet ResNet18 weights to {path} ...", file=sys.stderr)
-    download_imagenet(path)
+    download_imagenet_weights()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,5 +95,7 @@ def run(args: argparse.Namespace) -> int:
     for line in _devices():
         print(f"device {line}")
     print(f"QT_QPA_PLATFORM: {os.environ.get('QT_QPA_PLATFORM', '(unset)')}")
-    print(f"ImageNet ResNet18 weights: {_weights()}")
+    from resunet_gui.engine.bootstrap import weights_cache_line
+
+    print(f"ImageNet ResNet18 weights: {weights_cache_line()}")
     return 0

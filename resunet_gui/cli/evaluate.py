@@ -25,12 +25,14 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.core.errors import ResunetError
     from resunet_gui.core.project import Project
+    from resunet_gui.engine.bootstrap import bootstrap_model
     from resunet_gui.engine.dataset import labelled_stems, load_samples
     from resunet_gui.engine.predictor import Predictor
     from resunet_gui.engine.versions import evaluate
-    from resunet_gui.model.checkpoint import load_checkpoint
 
-    model, meta = load_checkpoint(args.checkpoint)
+    setup = bootstrap_model(checkpoint=args.checkpoint, device=args.device)
+    meta = setup.meta
+    assert meta is not None  # started from a checkpoint
     recover_if_asked(args, args.folder)
     with Project.open(args.folder, read_only=True) as project:
         split = None if args.split == "all" else args.split
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if not samples:
         raise ResunetError(f"no usable images with masks in split {args.split!r}")
-    pred = Predictor(model, meta.normalization, args.device, tile=args.tile)
+    pred = Predictor(setup.model, setup.normalization, setup.device, tile=args.tile)
     scores = evaluate(lambda im: pred.predict(im).mask,
                       [(s.image.astype("float32"), s.mask) for s in samples], meta.num_classes)
     names = [c["name"] for c in sorted(meta.classes, key=lambda c: c["id"])]

@@ -10,7 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
-from resunet_gui.core.errors import ImageReadError, ResunetError
+from resunet_gui.core.errors import ResunetError
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,14 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p = subparsers.add_parser(name, help="predict masks for every image of a folder",
                               description=__doc__)
     p.add_argument("folder", type=Path, help="folder of images (its images/ subfolder if present)")
-    p.add_argument("--checkpoint", type=Path, help="model checkpoint (.safetensors)")
+    p.add_argument("--checkpoint", type=Path,
+                   help="model checkpoint (.safetensors); default: the folder's current model "
+                        "version (.resunet/models)")
     p.add_argument("--out", type=Path, help="where to write masks (default FOLDER/predictions)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps")
     p.add_argument("--tile", type=int, default=1024, help="tile side for large images")
     p.add_argument("--classes", type=int, default=2,
-                   help="classes of the random model used without --checkpoint")
+                   help="classes of the random model used when there is no model at all")
     p.set_defaults(func=run)
 
 
@@ -62,54 +64,43 @@ def _out_dir(folder: Path, src: Path, out: Path | None) -> Path:
     return out
 
 
-def _load_model(args: argparse.Namespace):  # -> (model, Normalization)
-    from resunet_gui.core.types import Normalization
-    from resunet_gui.model.checkpoint import load_checkpoint
-    from resunet_gui.model.resunet import ResUNet
-
-    if args.checkpoint is not None:
-        model, meta = load_checkpoint(args.checkpoint)
-        log.info("model %s (%d classes) from %s", meta.model_version, meta.num_classes,
-                 args.checkpoint)
-        return model, meta.normalization
-    if args.classes < 1 or args.classes > 255:
-        raise ResunetError(f"--classes must be between 1 and 255, got {args.classes}")
-    log.warning("no --checkpoint given: predicting with a randomly initialised %d-class model; "
-                "the masks only show that the pipeline works", args.classes)
-    return ResUNet(args.classes), Normalization()
+def _unique_stems(files: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files with a stem of their own, and why the others are skipped (decided before the
+    files are shared out, so every torchrun rank agrees)."""
+    unique: list[Path] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for path in files:
+        if path.stem in seen:
+            skipped.append(f"{path.name}: another image has the same name stem")
+        else:
+            seen.add(path.stem)
+            unique.append(path)
+    return unique, skipped
 
 
 def run(args: argparse.Namespace) -> int:
     from resunet_gui.cli.progress import ProgressBar
-    from resunet_gui.core.imageio import read_image
-    from resunet_gui.core.storage import atomic_write_png
-    from resunet_gui.engine.predictor import Predictor
+    from resunet_gui.core.project import STATE_DIR
+    from resunet_gui.engine.folder_predict import PredictRequest, predict_folder
 
     if args.tile < 32:
         raise ResunetError(f"--tile must be at least 32 pixels, got {args.tile}")
     folder = Path(args.folder)
     src, files = image_files(folder)
     out = _out_dir(folder, src, args.out)
-    model, normalization = _load_model(args)
-    predictor = Predictor(model, normalization, device=args.device, tile=args.tile)
-    progress = ProgressBar("predict")
-    skipped: list[str] = []
-    seen: set[str] = set()
-    for i, path in enumerate(files):
-        if path.stem in seen:
-            skipped.append(f"{path.name}: another image has the same name stem")
-        else:
-            seen.add(path.stem)
-            try:
-                image = read_image(path).model_array()
-            except ImageReadError as exc:
-                skipped.append(f"{path.name}: {exc}")
-            else:
-                atomic_write_png(out / f"{path.stem}.png", predictor.predict(image).mask)
-        progress(i + 1, len(files))
+    unique, duplicates = _unique_stems(files)
+    request = PredictRequest(unique, out, models_dir=folder / STATE_DIR / "models",
+                             checkpoint=args.checkpoint, device=args.device, tile=args.tile,
+                             classes=args.classes)
+    report = predict_folder(request, ProgressBar("predict"))
+    skipped = (duplicates if report.is_main else []) + report.skipped
     for line in skipped:
         print(f"skipped {line}", file=sys.stderr)
-    written = len(files) - len(skipped)
-    print(f"wrote {written} masks to {out} on {predictor.device}"
-          + (f"; {len(skipped)} images skipped" if skipped else ""), file=sys.stderr)
-    return 1 if skipped else 0
+    total_skipped = report.skipped_total + len(duplicates)
+    if report.is_main:
+        ranks = f" ({report.world_size} processes)" if report.world_size > 1 else ""
+        print(f"wrote {report.written} masks to {out} on {report.device}{ranks} "
+              f"with {report.model}"
+              + (f"; {total_skipped} images skipped" if total_skipped else ""), file=sys.stderr)
+    return 1 if total_skipped else 0

@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda[:N] or mps (%(default)s)")
     p.add_argument("--out", type=Path, default=Path("simulate-out"),
                    help="folder for simulate.csv and learning_curve.png (%(default)s)")
-    p.add_argument("--weights", default=d.encoder_weights,
+    p.add_argument("--weights", default=d.weights,
                    help="encoder init: none (random, the headline setting), imagenet, or a file")
     p.add_argument("--min-done", type=int, default=d.min_done,
                    help="done images before training starts (the app's default is 3)")
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = SimConfig(time_per_image=args.time_per_image, steps_per_image=args.steps_per_image,
                     max_images=args.max_images,
-                    device=args.device, encoder_weights=args.weights, min_done=args.min_done,
+                    device=args.device, weights=args.weights, min_done=args.min_done,
                     eval_every=args.eval_every, max_test=args.max_test, crop=args.crop,
                     batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,
                     class_balance=args.class_balance,

@@ -1,4 +1,5 @@
-"""DistributedDataParallel for ``resunet-gui train`` under ``torchrun --nproc_per_node=N``.
+"""``resunet-gui train`` (DistributedDataParallel) and ``predict`` (a share of the folder per
+rank) under ``torchrun --nproc_per_node=N``.
 
 torchrun sets RANK / WORLD_SIZE / LOCAL_RANK / MASTER_ADDR / MASTER_PORT; without them
 training runs in one process. gloo on CPU, nccl on CUDA. Every rank draws different
@@ -8,11 +9,15 @@ checkpoint, so the file format is the same as a single-process run.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,6 +76,22 @@ def all_mean(value: float, ctx: DistContext) -> float:
     t = torch.tensor([value], dtype=torch.float64, device=ctx.device)
     dist.all_reduce(t)
     return float(t.item()) / ctx.world_size
+
+
+def all_sum(value: int, ctx: DistContext) -> int:
+    """Sum of an integer over ranks (e.g. masks written)."""
+    if not ctx.enabled:
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=ctx.device)
+    dist.all_reduce(t)
+    return int(t.item())
+
+
+def shard(items: Sequence[T], ctx: DistContext) -> list[T]:
+    """This rank's share of ``items``: every ``world_size``-th item from ``rank``. The shares
+    are disjoint, cover ``items`` and depend only on its order, so every rank that lists the
+    same folder the same way takes the same share every time."""
+    return list(items[ctx.rank::ctx.world_size])
 
 
 def any_rank(flag: bool, ctx: DistContext) -> bool:

@@ -10,31 +10,25 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
-from resunet_gui.core.types import Normalization
+from resunet_gui.engine.bootstrap import bootstrap_model
 from resunet_gui.engine.predictor import Prediction, Predictor
 from resunet_gui.engine.requests import TrainingStatus
 from resunet_gui.engine.tile_cache import TileCache
-from resunet_gui.model.checkpoint import load_checkpoint
-from resunet_gui.model.resunet import ResUNet
 
 
 class InferenceEngine:
-    """Serves one model on the CPU; ``checkpoint=None`` builds a seeded random-init model."""
-
-    device = "cpu"
+    """Serves one model; ``checkpoint=None`` builds a seeded random-init model."""
 
     def __init__(self, checkpoint: str | Path | None = None, *, version: str | None = None,
-                 tile: int = 512, num_classes: int = 2, seed: int = 0) -> None:
-        if checkpoint is not None:
-            model, meta = load_checkpoint(checkpoint)
-            norm, default_version = meta.normalization, meta.model_version
-        else:
-            torch.manual_seed(seed)
-            model, norm, default_version = ResUNet(num_classes), Normalization(), "random init"
-        self.version = version or default_version
-        self.predictor = Predictor(model.eval(), norm, device="cpu", tile=tile, amp=False)
+                 tile: int = 512, num_classes: int = 2, seed: int = 0,
+                 device: str = "auto") -> None:
+        setup = bootstrap_model(None if checkpoint is not None else num_classes,
+                                checkpoint=checkpoint, weights="none", device=device, seed=seed)
+        self.version = version or setup.version or "random init"
+        self.device = str(setup.device)
+        self.predictor = Predictor(setup.model.eval(), setup.normalization, device=setup.device,
+                                   tile=tile, amp=False)
         self.tiles = TileCache()
 
     def predict(self, image: np.ndarray, should_cancel: Callable[[], bool], *,

@@ -142,6 +142,7 @@ class Predictor:
         self.mean = _norm_vector(tuple(self.normalization.mean), self.in_channels)
         self.std = _norm_vector(tuple(self.normalization.std), self.in_channels)
         self.model.to(self.device, memory_format=torch.channels_last)
+        self._cpu_copy: nn.Module | None = None
 
     # -- public ---------------------------------------------------------------------------------
     def predict(
@@ -180,7 +181,7 @@ class Predictor:
                     log.warning("out of memory on %s even with %d px tiles; predicting on the CPU",
                                 device, tile)
                     device = torch.device("cpu")
-                    model = copy.deepcopy(self.model).to(device)
+                    model = self._cpu_model()
                     tile = min(self.tile, max(h, w))
                 else:
                     raise PredictionError(
@@ -189,6 +190,15 @@ class Predictor:
         return self._finish(probs, tile, device)
 
     # -- internals ------------------------------------------------------------------------------
+    def _cpu_model(self) -> nn.Module:
+        """The CPU copy used after an out-of-memory fallback: made once, then only given the
+        current weights (the served model may have been updated since)."""
+        if self._cpu_copy is None:
+            self._cpu_copy = copy.deepcopy(self.model).to("cpu")
+        else:
+            self._cpu_copy.load_state_dict(self.model.state_dict())
+        return self._cpu_copy
+
     def _finish(self, probs: torch.Tensor, tile: int, device: torch.device) -> Prediction:
         k, h = probs.shape[0], probs.shape[1]
         entropy = torch.zeros(probs.shape[1:])

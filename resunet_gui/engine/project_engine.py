@@ -18,6 +18,7 @@ import torch
 
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
+from resunet_gui.engine.bootstrap import bootstrap_model, num_classes_of
 from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample, split_check_set
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
@@ -26,11 +27,10 @@ from resunet_gui.engine.preempt import attach_stop_points
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.settings import TrainConfig
 from resunet_gui.engine.tile_cache import TileCache
-from resunet_gui.engine.trainer import Trainer, default_mode, run_to_end
+from resunet_gui.engine.trainer import Trainer, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
 from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
-from resunet_gui.model.weights import load_encoder_weights
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +38,12 @@ log = logging.getLogger(__name__)
 @dataclass
 class EngineConfig:
     device: str = "auto"
-    encoder_weights: str = "imagenet"  # "imagenet" (from cache), "none", or a file path
-    download_weights: bool = False
+    weights: str = "imagenet"  # "imagenet" (from the cache only), "none", or a file path
     mode: str | None = None  # None: decoder if the encoder is pretrained, else all
     train: TrainConfig = field(default_factory=TrainConfig)
     min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
     tile: int = 1024
     seed: int = 0
-
-
-def num_classes_of(project) -> int:
-    return max(c.id for c in project.classes) + 1
 
 
 class ProjectEngine:
@@ -67,28 +62,19 @@ class ProjectEngine:
         self.warnings: list[str] = choice.warnings
         for warning in self.warnings:
             log.warning("%s", warning)
-        if choice.model is not None and choice.meta is not None:
-            model, meta = choice.model, choice.meta
-            self.normalization = meta.normalization
-            self.pretrained = bool((meta.training or {}).get("pretrained_encoder", False))
-            self.weights_message = f"continuing from saved model {choice.name}"
-            self.version: str | None = choice.name
-        else:
-            model = ResUNet(self.num_classes)
-            report = load_encoder_weights(model, self.cfg.encoder_weights,
-                                          download=self.cfg.download_weights)
-            self.normalization = Normalization()
-            self.pretrained = report.loaded
-            self.weights_message = report.message
-            self.version = None
-        mode, reason = default_mode(self.pretrained)
-        if self.cfg.mode is not None:
-            mode, reason = self.cfg.mode, f"training mode {self.cfg.mode!r} chosen by the user"
-        self.mode_reason = reason
-        self.cfg.train.mode = mode
+        loaded = ((choice.model, choice.meta)
+                  if choice.model is not None and choice.meta is not None else None)
+        setup = bootstrap_model(self.num_classes, loaded=loaded, weights=self.cfg.weights,
+                                device=self.device, mode=self.cfg.mode)
+        self.normalization, self.pretrained = setup.normalization, setup.pretrained
+        self.version: str | None = choice.name if loaded is not None else None
+        self.weights_message = (f"continuing from saved model {choice.name}"
+                                if loaded is not None else setup.init)
+        self.mode_reason = setup.mode_reason
+        self.cfg.train.mode = setup.mode
         self.stop = threading.Event()  # set by interrupt(): running work ends at its next block
         self.tiles = TileCache()  # finished tiles of cancelled suggestions, per image + version
-        self._install(model, self.normalization)
+        self._install(setup.model, self.normalization)
         self._evaluation: Generator[None, None, VersionInfo | None] | None = None
         self._samples: dict[str, Sample] = {}
         self.data_warnings: dict[str, str] = {}  # stem -> why it was skipped or remapped

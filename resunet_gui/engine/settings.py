@@ -51,7 +51,7 @@ class SimConfig:
     steps_per_image: int | None = None  # instead of seconds: wait for N optimiser steps
     max_images: int | None = None
     device: str = "cpu"
-    encoder_weights: str = "none"  # the headline figure is from a random-init encoder
+    weights: str = "none"  # the headline figure is from a random-init encoder
     min_done: int = 1
     eval_every: int = 1  # images between test evaluations (always at 5, 10, 20 and the end)
     max_test: int = 30  # evenly spaced subset of a large test split

@@ -130,7 +130,7 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
     test_pairs = [(read_image(paths[s][0]).model_input(), read_mask(paths[s][1])) for s in test]
     project = Project.open(work)
     w = _Waiter()
-    ecfg = EngineConfig(device=cfg.device, encoder_weights=cfg.encoder_weights, seed=cfg.seed,
+    ecfg = EngineConfig(device=cfg.device, weights=cfg.weights, seed=cfg.seed,
                         train=TrainConfig(crop=cfg.crop, batch_size=cfg.batch_size, lr=cfg.lr,
                                           ema_decay=cfg.ema_decay, class_balance=cfg.class_balance,
                                           seed=cfg.seed))

@@ -23,6 +23,7 @@ from torch import nn
 
 from resunet_gui.core.types import Normalization
 from resunet_gui.engine.dataset import CropDataset
+from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.losses import CEDiceLoss, balanced_weights
 from resunet_gui.engine.settings import AugmentConfig, TrainConfig
 
@@ -88,12 +89,12 @@ class Trainer:
     score and serve (``candidate``).
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device | str = "cpu",
+    def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device | str = "auto",
                  normalization: Normalization | None = None, dataset: CropDataset | None = None,
                  forward_model: nn.Module | None = None) -> None:
         self.model = model
         self.config = config
-        self.device = torch.device(device)
+        self.device = resolve_device(device)  # a missing device is a DeviceError, not a crash later
         self.normalization = normalization or Normalization()
         self.forward_model = forward_model or model
         self.step_count = 0

@@ -132,15 +132,12 @@ def download_imagenet(dest: Path, timeout: float = 30.0) -> None:
             os.unlink(tmp)
 
 
-def _locate(source: str, sha256: str | None, download: bool) -> tuple[Path, str | None]:
+def _locate(source: str, sha256: str | None) -> tuple[Path, str | None]:
     if source == "imagenet":
         path = imagenet_cache_path()
         if not path.is_file():
-            if not download:
-                raise WeightsError(f"ImageNet weights not in cache ({path}); run "
-                                   "`resunet-gui doctor --download-weights` once online")
-            log.info("downloading ImageNet ResNet18 weights to %s", path)
-            download_imagenet(path)
+            raise WeightsError(f"ImageNet weights not in cache ({path}); run "
+                               "`resunet-gui doctor --download-weights` once online")
         return path, KNOWN_SHA256[IMAGENET_FILE]
     path = Path(source).expanduser()
     if not path.is_file():
@@ -149,18 +146,19 @@ def _locate(source: str, sha256: str | None, download: bool) -> tuple[Path, str 
 
 
 def load_encoder_weights(
-    model: nn.Module, source: str = "imagenet", sha256: str | None = None, *, download: bool = True
+    model: nn.Module, source: str = "imagenet", sha256: str | None = None
 ) -> WeightsReport:
     """Load ResNet18 weights into ``model.encoder`` (or ``model`` itself if it is the encoder).
 
-    ``source`` is ``"imagenet"``, ``"none"`` or a path to a ``.pth``/``.safetensors`` file.
-    Files are checked against ``sha256`` (or the known checksum for torchvision's file name).
+    ``source`` is ``"imagenet"`` (the cached file only: this never downloads), ``"none"`` or a
+    path to a ``.pth``/``.safetensors`` file. Files are checked against ``sha256`` (or the
+    known checksum for torchvision's file name).
     """
     encoder = getattr(model, "encoder", model)
     if source in ("none", "", "random"):
         return WeightsReport(False, "none", "encoder randomly initialised (no pretrained weights)")
     try:
-        path, expected = _locate(source, sha256, download)
+        path, expected = _locate(source, sha256)
         digest = verify_sha256(path, expected) if expected else file_sha256(path)
         state = match_encoder_state(read_state_dict(path), encoder)
         encoder.load_state_dict(state, strict=True)
