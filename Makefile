@@ -28,12 +28,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check resunet_gui tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 lint: $(STAMP)
 	$(BIN)/ruff check resunet_gui tests
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 $(VENV)/.bench: $(STAMP)
 	$(INSTALL) -e '.[test,bench]'

@@ -62,7 +62,7 @@ def run(folder: str | Path | None = None, *, argv: list[str] | None = None) -> i
     app.setOrganizationName("resunet-gui")
     icon = Path(__file__).parent / "resources" / "resunet-gui.svg"
     if icon.is_file():
-        app.setWindowIcon(QIcon(str(icon)))
+        QApplication.setWindowIcon(QIcon(str(icon)))
     window = build_window()
     reporter = ErrorReporter(log_file, window).install()
     from resunet_gui import __version__

@@ -148,7 +148,8 @@ def run_self_test(*, timeout_s: float = 300.0, keep: bool = False,
             window.show()
             if not window.open_folder(report.folder):
                 raise SelfTestError("open main window: the demo project did not open")
-            _wait(app, lambda: window.editor.document is not None, 30, "show first image", errors)
+            editor = window.editor
+            _wait(app, lambda: editor.document is not None, 30, "show first image", errors)
             report.stem = window.editor.stem or ""
         with step("load model"):
             _wait(app, lambda: bool(ready), timeout_s, "load model", errors)
@@ -164,7 +165,10 @@ def run_self_test(*, timeout_s: float = 300.0, keep: bool = False,
                 raise SelfTestError("run suggestion: no suggestion of the image's size on the document")
             report.image_shape = tuple(labels.shape)
         with step("paint stroke"):
-            classes = [c.id for c in window.editor.project.classes if c.id not in (0, 255)]
+            project = window.editor.project
+            if project is None:
+                raise SelfTestError("paint stroke: the demo project is no longer open")
+            classes = [c.id for c in project.classes if c.id not in (0, 255)]
             if not classes:
                 raise SelfTestError("paint stroke: the demo project has no foreground class")
             report.painted_class = value = classes[0]
@@ -187,7 +191,7 @@ def run_self_test(*, timeout_s: float = 300.0, keep: bool = False,
             report.painted_pixels = int(np.sum(doc_labels == value))
         with step("save and verify mask"):
             window.editor.flush()
-            mask_path = window.editor.project.mask_path(report.stem)
+            mask_path = project.mask_path(report.stem)
             expected = window.editor.document.labels.copy()
 
             def saved() -> bool:  # the save may finish on a writer thread

@@ -12,6 +12,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cvc-clinicdb"
 
@@ -34,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     data = Path(getattr(args, "export_data", None) or DEFAULT_DATA)
     fmt = getattr(args, "export_format", None) or "coco"
-    mode = getattr(args, "export_coco_mode", None) or "rle"
+    mode: Literal["rle", "polygon"] = (
+        "polygon" if getattr(args, "export_coco_mode", None) == "polygon" else "rle")
     repeat = max(1, int(getattr(args, "export_repeat", None) or 1))
     if not (data / "images").is_dir():
         raise ExportError(f"benchmark dataset not found at {data} (pass --export-data DIR)")

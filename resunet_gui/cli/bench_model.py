@@ -9,6 +9,7 @@ with ``FlopCounterMode`` (2 per multiply-add). The machine's fp32 matmul GFLOP/s
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import platform
 import statistics
@@ -67,7 +68,7 @@ def matmul_gflops(device: Any, dtype: Any = None, repeats: int = 5) -> float:
         out = torch.empty(n, n, device=device, dtype=dtype)
         torch.mm(a, b, out=out)
         for _ in range(repeats):
-            t = _time_once(lambda a=a, b=b, out=out: torch.mm(a, b, out=out), device)
+            t = _time_once(functools.partial(torch.mm, a, b, out=out), device)
             best = max(best, 2 * n**3 / t / 1e9)
     return best
 
@@ -96,7 +97,8 @@ def _build_models(args: argparse.Namespace, device: Any) -> dict[str, tuple[Any,
     from resunet_gui.engine.bootstrap import bootstrap_model
 
     ours = bootstrap_model(args.classes, weights="none", device=device).model
-    ours = ours.eval().to(device, memory_format=torch.channels_last)
+    # torch stubs lack the to(device, memory_format=) form that Module.to accepts
+    ours = ours.eval().to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     models = {"resunet": (ours, torch.channels_last)}
     if not args.no_reference:
         try:
@@ -129,7 +131,7 @@ def bench_forward(args: argparse.Namespace, device: Any) -> dict[str, Any]:
                 for _ in range(args.repeats):  # alternate so load changes hit all models
                     for name, (model, _) in models.items():
                         times[name].append(_time_once(
-                            lambda m=model, x=inputs[name]: m(x), device))
+                            functools.partial(model, inputs[name]), device))
             for name in models:
                 out[name][str(size)][f"batch{batch}"] = _figures(times[name], batch, gflop)
             print(f"bench: size {size} batch {batch}: " + ", ".join(
@@ -145,7 +147,7 @@ def bench_gpu(args: argparse.Namespace, device: Any) -> dict[str, Any]:
     from resunet_gui.engine.bootstrap import bootstrap_model
 
     model = bootstrap_model(args.classes, weights="none", device=device).model
-    model = model.eval().to(device, memory_format=torch.channels_last)
+    model = model.eval().to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
     result: dict[str, Any] = {"name": torch.cuda.get_device_name(device),
                               "bf16_matmul_gflops": round(matmul_gflops(device, torch.bfloat16), 1)}
     cases = {"bf16_512_batch32": (512, 32, torch.bfloat16),
@@ -160,7 +162,7 @@ def bench_gpu(args: argparse.Namespace, device: Any) -> dict[str, Any]:
             for _ in range(3):
                 model(x)
             for _ in range(max(args.repeats, 10)):
-                times.append(_time_once(lambda x=x: model(x), device))
+                times.append(_time_once(functools.partial(model, x), device))
         gflop = count_gflop(model, size, 3, device)
         result[key] = _figures(times, batch, gflop)
     return result

@@ -200,7 +200,8 @@ def _rescale(ds: Any, arr: np.ndarray, index: int) -> np.ndarray:
             if out.size and info.min <= out.min() and out.max() <= info.max:
                 return out.astype(dtype)
         return out.astype(np.float64)
-    return (arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)).astype(np.float32)
+    scaled: np.ndarray = arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    return scaled.astype(np.float32)
 
 
 def read_frame(path: str | Path, index: int) -> tuple[np.ndarray, DicomInfo]:

@@ -6,11 +6,13 @@ project list 10,000 images without decoding any of them.
 """
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -51,7 +53,7 @@ class LoadedImage:
     channels: int
     window: tuple[float, float] | None = None
     had_alpha: bool = False
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -109,7 +111,7 @@ def _fail(path: Path, why: str) -> ImageReadError:
     return ImageReadError(f"cannot read image {path.name}: {why}")
 
 
-def _open_regular(path: Path):  # noqa: ANN202 - a binary file object
+def _open_regular(path: Path) -> io.BufferedReader:
     """Open for reading without blocking on a FIFO/device; refuse anything not a regular file."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
@@ -452,7 +454,7 @@ def _slice_size(file: Path, index: int) -> tuple[int, int]:
 def _read_slice(path: Path, file: Path, index: int) -> LoadedImage:
     """One DICOM frame (modality units, header window, MONOCHROME1 inverted) or TIFF page."""
     _check_size(path, *_slice_size(file, index))
-    extra: dict = {"stack_file": file, "slice": index}
+    extra: dict[str, Any] = {"stack_file": file, "slice": index}
     window = None
     if stacks.is_dicom_file(file):
         arr, info = dicom_io.read_frame(file, index)

@@ -95,7 +95,7 @@ def _tail_is_torn(data: bytes, pos: int) -> bool:
     if rest < _REC_HEAD.size:
         return True
     length, _crc = _REC_HEAD.unpack_from(data, pos)
-    return _BBOX.size <= length <= _MAX_PAYLOAD and pos + _REC_HEAD.size + length > len(data)
+    return bool(_BBOX.size <= length <= _MAX_PAYLOAD and pos + _REC_HEAD.size + length > len(data))
 
 
 class Journal:

@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ def pid_alive(pid: int) -> bool:
     """True if a process with ``pid`` exists on this machine."""
     if pid <= 0:
         return False
-    if os.name == "nt":
+    if sys.platform == "win32":  # sys.platform, not os.name: mypy narrows it to see windll
         import ctypes
 
         handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # QUERY_LIMITED_INFO

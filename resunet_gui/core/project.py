@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -72,7 +73,7 @@ class Project:
         self._sizes: dict[str, tuple[int, int]] = {}
         self._mask_stamps: dict[str, FileStamp | None] = {}
         self._state_stamp: FileStamp | None | bool = False
-        self._extra: dict = {}
+        self._extra: dict[str, Any] = {}
         self._lock = ProjectLock(self.state_dir / "lock")
         self._journal: Journal | None = None
         self._batch = 0
@@ -228,7 +229,7 @@ class Project:
         except ProjectError as exc:
             self.warnings.append(f"{exc}; the classes saved in the project are used")
             return
-        def looks(classes: list[ClassSpec]) -> list[tuple]:
+        def looks(classes: list[ClassSpec]) -> list[tuple[int, str, tuple[int, int, int]]]:
             return [(c.id, c.name, c.color) for c in classes]  # keys live in project.json only
 
         if (looks(edited[0]), edited[1]) != (looks(self.classes), self.ignore_index):

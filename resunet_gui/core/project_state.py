@@ -19,7 +19,7 @@ from resunet_gui.core.types import ClassSpec, ImageEntry, ImageStatus
 
 SCHEMA_VERSION = 1
 # MIGRATIONS[n] turns a version-n document into a version-(n+1) one.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 _DEFAULT_KEYS = "1234567890"
 _STATUS = {s.value: s for s in ImageStatus}
 SPLIT_NAMES = ("train", "val", "test")
@@ -33,7 +33,7 @@ class ProjectState:
     ignore_index: int | None = None
     entries: dict[str, ImageEntry] = field(default_factory=dict)
     migrated_from: int | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _bad(path: Path | str, why: str) -> ProjectError:
@@ -66,7 +66,7 @@ def parse_classes(items: Any, source: Path | str) -> list[ClassSpec]:
     return out
 
 
-def classes_to_json(classes: list[ClassSpec]) -> list[dict]:
+def classes_to_json(classes: list[ClassSpec]) -> list[dict[str, Any]]:
     return [{"id": c.id, "name": c.name, "color": list(c.color), "key": c.key} for c in classes]
 
 
@@ -118,7 +118,7 @@ def _opt_float(value: Any, what: str, source: Path | str) -> float | None:
 def entry_from_json(stem: str, obj: Any, source: Path | str) -> ImageEntry:
     if not isinstance(obj, dict):
         raise _bad(source, f"entry {stem!r} is not an object")
-    status = _STATUS.get(obj.get("status", "new"))  # type: ignore[arg-type]
+    status = _STATUS.get(obj.get("status", "new"))
     if status is None:
         raise _bad(source, f"entry {stem!r} has unknown status {obj.get('status')!r}")
     relpath, version = obj.get("relpath", ""), obj.get("model_version")
@@ -136,13 +136,13 @@ def entry_from_json(stem: str, obj: Any, source: Path | str) -> ImageEntry:
     )
 
 
-def entry_to_json(e: ImageEntry) -> dict:
+def entry_to_json(e: ImageEntry) -> dict[str, Any]:
     return {"relpath": e.relpath, "status": e.status.value, "model_version": e.model_version,
             "edits": e.edits, "corrected_fraction": e.corrected_fraction,
             "created": e.created, "updated": e.updated, "extra": e.extra}
 
 
-def migrate(obj: dict, source: Path | str) -> tuple[dict, int | None]:
+def migrate(obj: dict[str, Any], source: Path | str) -> tuple[dict[str, Any], int | None]:
     """Bring a document to ``SCHEMA_VERSION``; returns it and the version it started at."""
     version = obj.get("schema_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
@@ -186,7 +186,7 @@ def parse_state(data: bytes, source: Path | str) -> ProjectState:
 
 
 def dump_state(classes: list[ClassSpec], ignore_index: int | None,
-               entries: list[ImageEntry], extra: dict) -> dict:
+               entries: list[ImageEntry], extra: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "app": "resunet-gui",

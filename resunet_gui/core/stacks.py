@@ -80,7 +80,7 @@ def _tiff_has_more_pages(path: Path) -> bool:
             (count,) = struct.unpack(end + fmt[1], fh.read(fmt[3]))
             fh.seek(ifd + fmt[3] + count * fmt[2])
             (nxt,) = struct.unpack(end + fmt[0], fh.read(8 if big else 4))
-            return nxt != 0
+            return bool(nxt != 0)
     except (OSError, struct.error):
         return False
 

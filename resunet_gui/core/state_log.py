@@ -16,6 +16,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 from resunet_gui.core.errors import StorageError
 from resunet_gui.core.safe_files import open_regular, read_regular
@@ -28,9 +29,9 @@ MAX_LOG_BYTES = 1 << 28
 _HEAD = struct.Struct("<II")  # payload length, crc32(payload)
 
 
-def parse_records(data: bytes) -> tuple[list[tuple[str, dict]], bool]:
+def parse_records(data: bytes) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
     """(stem, entry JSON) records in order, and whether everything after them was a torn tail."""
-    out: list[tuple[str, dict]] = []
+    out: list[tuple[str, dict[str, Any]]] = []
     pos = 0
     while pos + _HEAD.size <= len(data):
         length, crc = _HEAD.unpack_from(data, pos)
@@ -63,7 +64,7 @@ class StateLog:
         self._fd: int | None = None
         self._size = 0
 
-    def read(self) -> tuple[list[tuple[str, dict]], bool]:
+    def read(self) -> tuple[list[tuple[str, dict[str, Any]]], bool]:
         """Records to replay and whether the file was intact (a torn tail counts as intact)."""
         try:
             data = read_regular(self.path, MAX_LOG_BYTES)
@@ -76,7 +77,7 @@ class StateLog:
         self.needs_reset = bool(data)
         return records, intact
 
-    def append(self, records: list[tuple[str, dict]]) -> None:
+    def append(self, records: list[tuple[str, dict[str, Any]]]) -> None:
         """Durably add ``records`` (one write and one fsync for all of them)."""
         blob = b"".join(_frame(stem, entry) for stem, entry in records)
         try:
@@ -117,7 +118,7 @@ class StateLog:
                 os.close(fd)
 
 
-def _frame(stem: str, entry: dict) -> bytes:
+def _frame(stem: str, entry: dict[str, Any]) -> bytes:
     payload = json.dumps({"stem": stem, "entry": entry}, separators=(",", ":"),
                          ensure_ascii=False).encode("utf-8")
     return _HEAD.pack(len(payload), zlib.crc32(payload)) + payload

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 IGNORE_INDEX = 255
 
@@ -89,4 +90,4 @@ class ImageEntry:
     group: str | None = None
     created: float = 0.0
     updated: float = 0.0
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)

@@ -21,8 +21,8 @@ def random_crop(image: np.ndarray, mask: np.ndarray, size: int, rng: np.random.G
     y0 = int(rng.integers(0, h - src + 1)) if h > src else -int(rng.integers(0, src - h + 1))
     x0 = int(rng.integers(0, w - src + 1)) if w > src else -int(rng.integers(0, src - w + 1))
     c = image.shape[2]
-    img = np.zeros((src, src, c), dtype=np.float32)
-    msk = np.full((src, src), IGNORE_INDEX, dtype=np.uint8)
+    img: np.ndarray = np.zeros((src, src, c), dtype=np.float32)
+    msk: np.ndarray = np.full((src, src), IGNORE_INDEX, dtype=np.uint8)
     sy0, sx0 = max(0, y0), max(0, x0)
     sy1, sx1 = min(h, y0 + src), min(w, x0 + src)
     img[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -28,11 +28,10 @@ class Sample:
     mask: np.ndarray  # HxW uint8, 255 = ignore
     # pixels per class id 0..254, counted once so re-weighting the loss after each new
     # done image costs nothing however large the images are
-    counts: np.ndarray | None = None
+    counts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.counts is None:
-            self.counts = np.bincount(self.mask.ravel(), minlength=256)[:IGNORE_INDEX]
+        self.counts = np.bincount(self.mask.ravel(), minlength=256)[:IGNORE_INDEX]
 
 
 def norm_vector(values: Sequence[float], in_channels: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import torch
 
@@ -30,7 +30,6 @@ from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.settings import TrainConfig
 from resunet_gui.engine.trainer import Trainer
 from resunet_gui.engine.versions import evaluate
-from resunet_gui.model.resunet import ResUNet
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +112,7 @@ def _train(req: TrainRequest, run: _Run) -> tuple[float, float]:
 def _finish(req: TrainRequest, run: _Run, summary: dict[str, Any]) -> None:
     """Rank 0: re-estimate BN, score on val, save; the summary gains val and checkpoint."""
     project, trainer, setup = run.project, run.trainer, run.setup
-    final = cast(ResUNet, trainer.candidate)  # the weight average when there is one
+    final = trainer.candidate  # the weight average when there is one
     trainer.recalibrate_bn(model=final)
     if run.val:
         pairs = [(s.image.astype("float32"), s.mask) for s in load_samples(project, run.val)]

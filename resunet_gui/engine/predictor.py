@@ -141,7 +141,8 @@ class Predictor:
         self.in_channels = int(getattr(model, "in_channels", 3))
         self.mean = _norm_vector(tuple(self.normalization.mean), self.in_channels)
         self.std = _norm_vector(tuple(self.normalization.std), self.in_channels)
-        self.model.to(self.device, memory_format=torch.channels_last)
+        # torch stubs lack the to(device, memory_format=) form that Module.to accepts
+        self.model.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._cpu_copy: nn.Module | None = None
 
     # -- public ---------------------------------------------------------------------------------

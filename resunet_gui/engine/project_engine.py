@@ -105,7 +105,7 @@ class ProjectEngine:
     def predict(self, image: np.ndarray, should_cancel: Callable[[], bool], *,
                 progress: Callable[[int, int], None] | None = None, key: str | None = None):
         """``key`` (the image) lets a cancelled large image resume from its finished tiles."""
-        self.tiles.retain(lambda k: k[1] == self.version)
+        self.tiles.retain(lambda k: isinstance(k, tuple) and k[1] == self.version)
         return self.predictor.predict(image, should_cancel, progress=progress, cache=self.tiles,
                                       key=None if key is None else (key, self.version))
 
@@ -242,6 +242,8 @@ class ProjectEngine:
         self.message = decision.message
         if not decision.accepted:
             return None
+        if decision.info is None:
+            raise RuntimeError("an accepted model version came without its saved info")
         self.serving.load_state_dict(self.trainer.candidate.state_dict())
         self.version = decision.info.name
         return decision.info

@@ -9,11 +9,15 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from resunet_gui.core.errors import ResunetError
+
+if TYPE_CHECKING:  # versions needs torch; this module stays light
+    from resunet_gui.engine.versions import VersionInfo
 
 
 class Priority(IntEnum):
@@ -81,6 +85,16 @@ class Engine(Protocol):
     def status(self) -> TrainingStatus: ...
 
     def close(self) -> None: ...
+
+    def list_versions(self) -> list[VersionInfo]: ...
+
+    def rollback(self, name: str) -> VersionInfo: ...
+
+    def export_version(self, name: str, dest: str | Path) -> Path: ...
+
+    def load_external(self, path: str | Path) -> VersionInfo: ...
+
+    def set_mode(self, mode: str) -> None: ...
 
 
 def user_message(exc: BaseException) -> str:

@@ -16,6 +16,7 @@ that is the point (the GUI thread must keep its frames), but be aware of it.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import inspect
 import itertools
@@ -298,7 +299,7 @@ class ModelService:
                     with self._cv:
                         self._running = None
                 elif new_done is not None:
-                    self._guard(lambda nd=new_done: self.engine.notify_done(nd))
+                    self._guard(functools.partial(self.engine.notify_done, new_done))
                     status = self.engine.status()
                     with self._cv:
                         self._done_count = status.done_images
@@ -314,6 +315,11 @@ class ModelService:
             if self.engine is not None:
                 self._guard(self.engine.close)
 
+    def _engine(self) -> Engine:
+        if self.engine is None:
+            raise RuntimeError("the model service's engine has not started")
+        return self.engine
+
     def _debouncing(self) -> bool:
         return time.monotonic() - self._last_done_t < self.debounce_s
 
@@ -324,7 +330,7 @@ class ModelService:
 
     def _train_once(self) -> None:
         try:
-            status, changed = self.engine.train_chunk()
+            status, changed = self._engine().train_chunk()
         except Preempted:
             return  # shutting down: the chunk was abandoned on purpose
         except Exception as exc:  # noqa: BLE001
@@ -353,7 +359,7 @@ class ModelService:
         try:
             src = item.source
             image = src() if callable(src) else src
-            pred = self.engine.predict(image, lambda: item.cancelled or self._stop,
+            pred = self._engine().predict(image, lambda: item.cancelled or self._stop,
                                        **self._tile_options(item))
         except Exception as exc:  # noqa: BLE001
             if not item.cancelled:
@@ -362,7 +368,7 @@ class ModelService:
             pred = None
         if pred is not None and not item.cancelled:
             self._emit(self.on_result, SuggestionResult(item.request_id, item.image_key, item.generation,
-                                            pred, self.engine.model_version(),
+                                            pred, self._engine().model_version(),
                                             Priority(item.priority), item.batch_id))
         if item.batch_id is not None:
             with self._cv:
@@ -370,7 +376,7 @@ class ModelService:
 
     def _tile_options(self, item: _Item) -> dict[str, Any]:
         """``progress``/``key`` for engines whose ``predict`` takes them (tiled images)."""
-        params = inspect.signature(self.engine.predict).parameters
+        params = inspect.signature(self._engine().predict).parameters
         if "key" not in params or "progress" not in params:
             return {}
 

@@ -26,6 +26,7 @@ from resunet_gui.engine.dataset import CropDataset
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.losses import CEDiceLoss, balanced_weights
 from resunet_gui.engine.settings import AugmentConfig, TrainConfig
+from resunet_gui.model.resunet import ResUNet
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def default_mode(pretrained: bool) -> tuple[str, str]:
                    "(a random frozen encoder stops improving early)")
 
 
-def apply_mode(model: nn.Module, mode: str) -> None:
+def apply_mode(model: ResUNet, mode: str) -> None:
     """Freeze/unfreeze encoder stages for ``mode`` (one of ``MODES``)."""
     if mode not in MODES:
         raise ValueError(f"unknown training mode {mode!r}; expected one of {MODES}")
@@ -89,7 +90,7 @@ class Trainer:
     score and serve (``candidate``).
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, device: torch.device | str = "auto",
+    def __init__(self, model: ResUNet, config: TrainConfig, device: torch.device | str = "auto",
                  normalization: Normalization | None = None, dataset: CropDataset | None = None,
                  forward_model: nn.Module | None = None) -> None:
         self.model = model
@@ -113,14 +114,14 @@ class Trainer:
         self._scaler = torch.amp.GradScaler("cuda", enabled=self._use_amp
                                             and self._amp_dtype == torch.float16)
         self.optimizer = self._make_optimizer()
-        self.ema: nn.Module | None = None
+        self.ema: ResUNet | None = None
         if config.ema_decay > 0:
             self.ema = copy.deepcopy(self.model).requires_grad_(False)
         if dataset is not None:
             self.set_dataset(dataset)
 
     @property
-    def candidate(self) -> nn.Module:
+    def candidate(self) -> ResUNet:
         """The weights to score, save and serve: the average when there is one."""
         return self.ema if self.ema is not None else self.model
 

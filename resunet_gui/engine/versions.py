@@ -99,7 +99,7 @@ class VersionStore:
         return self.dir / f"{name}.safetensors"
 
     def list_versions(self) -> list[VersionInfo]:
-        out = []
+        out: list[VersionInfo] = []
         if not self.dir.is_dir():
             return out
         for p in sorted(self.dir.glob("v*.safetensors")):

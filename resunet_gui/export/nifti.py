@@ -22,6 +22,7 @@ import io
 
 import nibabel as nib
 import numpy as np
+from nibabel.dataobj_images import DataobjImage
 
 from resunet_gui.core.imageio import read_image
 
@@ -47,7 +48,10 @@ def nifti_bytes(plane: np.ndarray) -> bytes:
 
 def read_nifti_plane(path) -> np.ndarray:
     """HxW array back from a file written by ``nifti_bytes`` (values as stored)."""
-    return np.asarray(nib.load(str(path)).dataobj)[:, :, 0].T
+    img = nib.load(str(path))
+    if not isinstance(img, DataobjImage):
+        raise ValueError(f"{path}: not an image with voxel data ({type(img).__name__})")
+    return np.asarray(img.dataobj)[:, :, 0].T
 
 
 def _channel_names(n: int) -> dict[str, str]:

@@ -161,6 +161,10 @@ def _select_checked(images: list[SourceImage], classes: list[ClassSpec], options
     return sel
 
 
+def _stored_split(split: str | None) -> str:
+    return split if split is not None and split in ("train", "val", "test") else "train"
+
+
 def _write_all(writer: Writer, items: list[ExportItem], load_mask: Callable[[str], np.ndarray | None],
                progress: Progress | None, should_cancel: Cancel | None) -> None:
     for i, item in enumerate(items):
@@ -194,8 +198,7 @@ def export_images(images: list[SourceImage], classes: list[ClassSpec], fmt: str,
     sel = _select_checked(images, classes, options, load_mask, source, should_cancel, check_progress)
     kept = sel.kept
     if options.split is None:
-        assignment = {s: by_stem[s].split if by_stem[s].split in ("train", "val", "test") else "train"
-                      for s in kept}
+        assignment = {s: _stored_split(by_stem[s].split) for s in kept}
     else:
         assignment = assign_splits(
             [SplitRecord(s, by_stem[s].status, by_stem[s].group, sel.present[s]) for s in kept],

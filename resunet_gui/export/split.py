@@ -36,7 +36,7 @@ def parse_fractions(text: str) -> tuple[float, float, float]:
     if not 1 <= len(parts) <= 3:
         raise ExportError(f"--split takes 1 to 3 fractions (train,val,test), got {text!r}")
     parts += [0.0] * (3 - len(parts))
-    return check_fractions(tuple(parts))  # type: ignore[arg-type]
+    return check_fractions(tuple(parts))
 
 
 def check_fractions(fr: Sequence[float]) -> tuple[float, float, float]:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from resunet_gui.core.errors import WeightsError
+from resunet_gui.model.encoder import ResNet18Encoder
 from resunet_gui.model.state_check import state_mismatch
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def _adapt_first_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
     return weight[:, idx] * (weight.shape[1] / in_channels)
 
 
-def match_encoder_state(state: dict[str, torch.Tensor], encoder: nn.Module) -> dict[str, torch.Tensor]:
+def match_encoder_state(state: dict[str, torch.Tensor], encoder: ResNet18Encoder) -> dict[str, torch.Tensor]:
     """Rename/adapt a ResNet18 state dict to ``encoder``; ``WeightsError`` if it does not fit."""
     cleaned: dict[str, torch.Tensor] = {}
     for key, value in state.items():
@@ -155,6 +156,8 @@ def load_encoder_weights(
     known checksum for torchvision's file name).
     """
     encoder = getattr(model, "encoder", model)
+    if not isinstance(encoder, ResNet18Encoder):
+        raise TypeError(f"expected a ResUNet or a ResNet18Encoder, got {type(model).__name__}")
     if source in ("none", "", "random"):
         return WeightsReport(False, "none", "encoder randomly initialised (no pretrained weights)")
     try:

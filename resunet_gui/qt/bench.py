@@ -175,7 +175,7 @@ def measure_brush_stall(app: Any, tmp: Path) -> dict[str, float]:
     w.tools.set_radius(40)
     w._recolour()
     _pump(app)
-    pts = [(1000 + 40 * i, 4000 + 1500 * np.sin(i / 20)) for i in range(150)]
+    pts: list[tuple[float, float]] = [(1000 + 40 * i, 4000 + 1500 * np.sin(i / 20)) for i in range(150)]
     stats = _drag(w, app, pts, TickRecorder())
     stats["painted_px"] = int(np.count_nonzero(doc.labels))
     w.tools.set_document(None)

@@ -183,6 +183,8 @@ class Editor(QObject):
 
         session = self.unsaved.pop(stem, None)  # unsaved edits of this image, still in memory
         if session is None:
+            if self.project is None:
+                raise RuntimeError(f"cannot open {stem}: no project is open")
             session = EditSession(self.project, stem, on_save_state=self._on_save_state)
         session.document.add_listener(self._on_step)
         return session

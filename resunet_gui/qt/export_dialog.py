@@ -196,7 +196,7 @@ class ExportDialog(QDialog):
 
     def cancel(self) -> None:
         """Cancel a running export; otherwise close the dialog."""
-        if self.running:
+        if self.running and self.worker is not None:
             self.worker.quit()
             self._show_message("Cancelling...")
         else:
@@ -245,13 +245,15 @@ class ExportDialog(QDialog):
         self.message.setText(text)
         # a long message grows the dialog instead of being cut off: the word-wrapped label's
         # height depends on its width, which the layout learns only when activated
-        self.layout().activate()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
         needed = self.message.heightForWidth(self.message.width())
         if needed > self.message.height():
             self.resize(self.width(), self.height() + needed - self.message.height())
 
     def reject(self) -> None:
-        if self.running:
+        if self.running and self.worker is not None:
             self.worker.quit()
             self.wait(30)
         super().reject()

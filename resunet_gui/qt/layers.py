@@ -43,7 +43,8 @@ def suggestion_color_table(classes: Iterable[ClassSpec], opacity: float) -> list
     table = [0] * 256
     for spec in classes:
         if 0 < spec.id < SUGGESTION_FILL_BIT:
-            light = tuple(int(c + (255 - c) * 0.55) for c in spec.color)
+            r, g, b = (int(c + (255 - c) * 0.55) for c in spec.color)
+            light = (r, g, b)
             table[spec.id] = _argb(light, 1.0)
             table[spec.id | SUGGESTION_FILL_BIT] = _argb(light, max(0.25, opacity * 0.8))
     return table
@@ -110,7 +111,7 @@ class _ArrayItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         if self._qimage is None:
             return
-        exposed = option.exposedRect.intersected(self._rect)  # type: ignore[attr-defined]
+        exposed = option.exposedRect.intersected(self._rect)
         if exposed.isEmpty():
             return
         src = exposed.toAlignedRect()

@@ -192,9 +192,12 @@ class MainWindow(QMainWindow):
         self.suggestions.attach(bridge)
         self.model_panel.attach(bridge)
         self.model_panel.statusLine.connect(self.model_label.setText)
-        bridge.engineReady.connect(
-            lambda dev, ver: (self.device_label.setText(f"device: {dev or '?'}"),
-                              self.model_label.setText(f"model {ver}" if ver else "model: new")))
+
+        def engine_ready(dev: str, ver: str) -> None:
+            self.device_label.setText(f"device: {dev or '?'}")
+            self.model_label.setText(f"model {ver}" if ver else "model: new")
+
+        bridge.engineReady.connect(engine_ready)
         bridge.engineFailed.connect(lambda msg: self.device_label.setText("model unavailable"))
         bridge.engineWarning.connect(lambda msg: self.model_banner.show_notice(msg, "Dismiss"))
         bridge.engineReady.connect(lambda _dev, ver: self.images.set_model_version(ver or None))
@@ -319,6 +322,8 @@ class MainWindow(QMainWindow):
 
     def _image_shown(self, stem: str) -> None:
         image, doc = self.editor.image, self.editor.document
+        if image is None:
+            raise RuntimeError(f"{stem} was shown before its image was loaded")
         self.images.set_error(stem, None)
         self.canvas.set_image(image.display)
         self.canvas.label_layer.set_array(doc.labels)
@@ -516,6 +521,6 @@ class MainWindow(QMainWindow):
         self.suggestions.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self.prefs.set_geometry(bytes(self.saveGeometry()))
+        self.prefs.set_geometry(bytes(self.saveGeometry().data()))
         self.shutdown()
         super().closeEvent(event)

@@ -140,7 +140,7 @@ class PaletteWidget(QWidget):
             if not chosen.isValid():
                 return
             color = (chosen.red(), chosen.green(), chosen.blue())
-        self._replace(row, ClassSpec(spec.id, spec.name, tuple(color), spec.key))
+        self._replace(row, ClassSpec(spec.id, spec.name, color, spec.key))
 
     def _replace(self, row: int, spec: ClassSpec) -> None:
         classes = list(self._classes)

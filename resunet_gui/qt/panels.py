@@ -103,7 +103,7 @@ class ViewPanel(QGroupBox):
         pos = (value - lo) / (hi - lo) * WL_STEPS
         return int(round(min(max(pos, 0.0), WL_STEPS))) if np.isfinite(pos) else 0
 
-    def window(self) -> tuple[float, float]:
+    def current_window(self) -> tuple[float, float]:  # not window(): QWidget.window() exists
         lo, hi = self._range
         a = lo + (hi - lo) * self.level_low.value() / WL_STEPS
         b = lo + (hi - lo) * self.level_high.value() / WL_STEPS
@@ -113,7 +113,7 @@ class ViewPanel(QGroupBox):
         self._wl_timer.start()
 
     def _emit_window(self) -> None:
-        self.windowChanged.emit(*self.window())
+        self.windowChanged.emit(*self.current_window())
 
 
 class SuggestPanel(QGroupBox):

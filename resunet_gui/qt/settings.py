@@ -5,6 +5,7 @@ Tests pass an ini path so they never touch the user's real settings.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings
 
@@ -34,7 +35,7 @@ class Preferences:
 
     @property
     def recent_folders(self) -> list[str]:
-        value = self.store.value("recent_folders", [])
+        value: Any = self.store.value("recent_folders", [])  # QSettings values are untyped
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in (value or [])]
@@ -54,7 +55,8 @@ class Preferences:
 
     @property
     def opacity(self) -> float:
-        return float(self.store.value("opacity", 0.5))
+        value: Any = self.store.value("opacity", 0.5)
+        return float(value)
 
     @opacity.setter
     def opacity(self, value: float) -> None:
@@ -62,7 +64,8 @@ class Preferences:
 
     @property
     def brush_radius(self) -> int:
-        return int(self.store.value("brush_radius", 8))
+        value: Any = self.store.value("brush_radius", 8)
+        return int(value)
 
     @brush_radius.setter
     def brush_radius(self, value: int) -> None:
