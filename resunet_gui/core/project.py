@@ -122,6 +122,10 @@ class Project:
         """Try again to take the lock and write (the other instance quit, space was freed,
         the folder became writable); True when the project is now writable. The state is
         re-read first: another instance may have changed it meanwhile."""
+        with self.state_lock:  # no other thread's change or save while the state is re-read
+            return self._reopen_writable()
+
+    def _reopen_writable(self) -> bool:
         if not self.read_only or self._read_only_requested:
             return not self.read_only
         old = self.read_only_reason
