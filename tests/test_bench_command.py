@@ -56,3 +56,17 @@ def test_bench_export_of_a_missing_dataset_is_a_one_line_error(tmp_path, capsys)
 def test_every_benchmark_states_its_targets(flag):
     module = command._module(command.BENCHES[flag][0])
     assert module is not None and isinstance(module.TARGETS, dict) and callable(module.run)
+
+
+def test_bench_ui_report_names_each_missed_target(capsys):
+    from resunet_gui.bench import ui
+
+    stall = {"max_ms": 10.0, "p99_ms": 5.0}
+    results = {"launch": {"window_s": 0.5, "rss_mib": 100.0, "torch_imported": False},
+               "open": {"folder_10k_s": 0.1, "image_2048_ms": 500.0},  # over 100 ms
+               "suggest_2048": {**stall, "suggest_s": 1.0}, "brush_8k": stall,
+               "segment_undo_16k": {"segment_ms": 0.1, "undo_ms": 0.2}, "torch_threads": 2,
+               "training": {"training_started": False}, "close": {"close_started": True,
+                                                                "close_s": 0.1, "close_max_s": 0.2}}
+    assert ui.report(results) == ["2048x2048 image shown", "background training started"]
+    assert "OVER" in capsys.readouterr().out
