@@ -141,9 +141,9 @@ def test_bench_json_prints_model_figures(capsys):
 
 
 def test_bench_reports_missing_module(monkeypatch, capsys):
-    from resunet_gui.cli import bench
+    from resunet_gui.bench import command
 
-    monkeypatch.setitem(bench.BENCHES, "ui", "bench_does_not_exist")
+    monkeypatch.setitem(command.BENCHES, "ui", ("does_not_exist", "a benchmark not built"))
     assert main(["bench", "--ui"]) == 1
     assert "not available" in capsys.readouterr().err
 

@@ -190,7 +190,7 @@ def test_stroke_and_undo_on_large_mask_allocate_only_stroke_sized_memory():
 def test_brush_bench_reports_every_size_memory_and_targets(capsys):
     import argparse
 
-    from resunet_gui.cli import bench_brush
+    from resunet_gui.bench import brush as bench_brush
 
     parser = argparse.ArgumentParser()
     bench_brush.add_arguments(parser)

@@ -216,12 +216,12 @@ def test_cli_export_writes_dataset_and_reports_errors_in_one_line(tmp_path: Path
 def test_bench_export_prints_time_and_image_count(tmp_path: Path, capsys) -> None:
     import argparse
 
-    from resunet_gui.cli import bench_export
+    from resunet_gui.bench import export as bench_export
 
     src = make_dataset(tmp_path / "src")
     args = argparse.Namespace(export_data=src, export_format="coco", export_coco_mode="rle",
-                              export_repeat=1)
-    assert bench_export.run(args) == 0
+                              export_repeat=1, export_images=None)
+    assert bench_export.run(args) == []
     lines = capsys.readouterr().out.strip().splitlines()
     report = json.loads(lines[-1])
     assert report["images"] == 6 and report["format"] == "coco" and report["seconds"] > 0

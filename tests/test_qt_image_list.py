@@ -53,3 +53,31 @@ def test_filter_by_status_and_sort_by_uncertainty(tmp_path, qtbot):
     proxy.set_sort_uncertain(True)
     assert [proxy.index(r, 0).data(STEM_ROLE) for r in range(3)] == ["b", "c", "a"]
     model.shutdown()
+
+
+def test_a_thumbnail_of_the_previous_project_is_not_shown_in_the_next(tmp_path, qtbot):
+    release, decoded = threading.Event(), threading.Event()
+
+    def slow_reader(path):  # noqa: ANN001, ANN202
+        release.wait(10)
+        try:
+            return read_image(path)
+        finally:
+            decoded.set()
+
+    model = _model(tmp_path, qtbot)
+    model._reader = slow_reader
+    model.data(model.index(0), 1)  # "a" (a bright image) is being decoded...
+    other = tmp_path / "other"
+    other.mkdir()
+    cv2.imwrite(str(other / "a.png"), np.zeros((40, 60), np.uint8))
+    model.set_project(["a"], {"a": ImageStatus.NEW}, lambda s: other / f"{s}.png", read_image)
+    release.set()  # ...and finishes after another project with an "a" was opened
+    qtbot.waitUntil(decoded.is_set, timeout=10_000)
+    qtbot.wait(200)  # its result reaches the GUI thread
+    assert "a" not in model._plain
+    model.data(model.index(0), 1)
+    qtbot.waitUntil(lambda: "a" in model._thumbs, timeout=10_000)
+    image = model._plain["a"].toImage()
+    assert image.pixelColor(image.width() // 2, image.height() - 2).red() == 0  # the dark one
+    model.shutdown()

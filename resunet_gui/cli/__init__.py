@@ -15,7 +15,7 @@ from resunet_gui import __version__
 from resunet_gui.cli.conventions import finish_parser, has_terminal, route_argv
 from resunet_gui.core.errors import ResunetError
 
-# command name -> module under resunet_gui.cli
+# command name -> module under resunet_gui.cli (a dotted name: elsewhere, e.g. the benchmarks)
 COMMANDS: dict[str, str] = {
     "gui": "gui",
     "predict": "predict",
@@ -24,7 +24,7 @@ COMMANDS: dict[str, str] = {
     "simulate": "simulate",
     "export": "export",
     "import": "import_labels",
-    "bench": "bench",
+    "bench": "resunet_gui.bench.command",
     "doctor": "doctor",
     "demo": "demo",
     "self-test": "selftest",
@@ -44,10 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module in COMMANDS.items():
+        qualified = module if "." in module else f"resunet_gui.cli.{module}"
         try:
-            mod = importlib.import_module(f"resunet_gui.cli.{module}")
+            mod = importlib.import_module(qualified)
         except ModuleNotFoundError as exc:
-            if exc.name != f"resunet_gui.cli.{module}":
+            if exc.name != qualified:
                 raise
             continue  # command not built in this installation
         mod.register(sub, name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,7 +50,12 @@ from resunet_gui.core.types import DEFAULT_CLASSES, IGNORE_INDEX, ClassSpec, Ima
 STATE_DIR = ".resunet"
 MAX_STATE_BYTES = 1 << 28  # project.json is read whole: bounded, never through a link
 class Project:
-    """An open project folder. Use ``Project.open``; close it (or use ``with``) to release the lock."""
+    """An open project folder. Use ``Project.open``; close it (or use ``with``) to release the lock.
+
+    Safe to share between threads (GUI, autosave, model worker, export): ``state_lock``, an
+    RLock, serialises every state change, mask bookkeeping and save, so the state log and
+    project.json are never written by two threads at once.
+    """
 
     def __init__(self, folder: Path, *, layout: str, recursive: bool) -> None:
         self.folder = folder
@@ -83,6 +89,7 @@ class Project:
         self._needs_full = False  # something other than entries changed: rewrite project.json
         self._import_as = ImageStatus.DONE
         self._read_only_requested = False
+        self.state_lock = threading.RLock()
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -116,6 +123,10 @@ class Project:
         """Try again to take the lock and write (the other instance quit, space was freed,
         the folder became writable); True when the project is now writable. The state is
         re-read first: another instance may have changed it meanwhile."""
+        with self.state_lock:  # no other thread's change or save while the state is re-read
+            return self._reopen_writable()
+
+    def _reopen_writable(self) -> bool:
         if not self.read_only or self._read_only_requested:
             return not self.read_only
         old = self.read_only_reason
@@ -320,9 +331,10 @@ class Project:
 
     def image_size(self, stem: str) -> tuple[int, int]:
         """(height, width) from the header, cached; ImageReadError if unreadable."""
-        if stem not in self._sizes:
-            self._sizes[stem] = imageio.image_size(self.image_path(stem))
-        return self._sizes[stem]
+        size = self._sizes.get(stem)
+        if size is None:
+            size = self._sizes[stem] = imageio.image_size(self.image_path(stem))
+        return size
 
     def split_of(self, stem: str) -> str | None:
         return self.entry(stem).split
@@ -338,11 +350,12 @@ class Project:
     def read_mask(self, stem: str) -> np.ndarray | None:
         """The saved mask, or None when there is none; remembers its version for save_mask."""
         path = self.mask_path(stem)
-        stamp = FileStamp.of(path)
-        self._mask_stamps[stem] = stamp
-        if stamp is None:
-            return None
-        mask = imageio.read_mask(path)
+        with self.state_lock:
+            stamp = FileStamp.of(path)
+            self._mask_stamps[stem] = stamp
+            if stamp is None:
+                return None
+            mask = imageio.read_mask(path)
         check_size(stem, mask, self.image_size(stem))  # MaskError: never edit a misfit
         return mask
 
@@ -373,8 +386,9 @@ class Project:
             self.masks_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise storage_error(exc, path) from None
-        expected = self._mask_stamps.get(stem, False)
-        self._mask_stamps[stem] = atomic_write_png(path, mask, expected=expected)
+        with self.state_lock:
+            expected = self._mask_stamps.get(stem, False)
+            self._mask_stamps[stem] = atomic_write_png(path, mask, expected=expected)
 
     # ----------------------------------------------------------------- state
     def _check_writable(self) -> None:
@@ -387,36 +401,40 @@ class Project:
         """Update an image's status (logged durably at once unless inside ``batch()``)."""
         self._check_writable()
         e = self.entry(stem)
-        e.status = ImageStatus(status)
-        if model_version is not None:
-            e.model_version = model_version
-        if corrected_fraction is not None:
-            e.corrected_fraction = float(corrected_fraction)
-        e.updated = time.time()
-        self._dirty_stems.add(stem)
-        self._changed()
+        with self.state_lock:
+            e.status = ImageStatus(status)
+            if model_version is not None:
+                e.model_version = model_version
+            if corrected_fraction is not None:
+                e.corrected_fraction = float(corrected_fraction)
+            e.updated = time.time()
+            self._dirty_stems.add(stem)
+            self._changed()
 
     def add_edits(self, stem: str, count: int = 1) -> None:
         """Count editing steps on an image (saved with the next save)."""
         self._check_writable()
         e = self.entry(stem)
-        e.edits += count
-        e.updated = time.time()
-        self._dirty_stems.add(stem)
-        self._dirty = True
+        with self.state_lock:
+            e.edits += count
+            e.updated = time.time()
+            self._dirty_stems.add(stem)
+            self._dirty = True
 
     def set_classes(self, classes: list[ClassSpec]) -> None:
         """Replace the class list (and the dataset's classes.json in the dataset layout)."""
         self._check_writable()
         checked = parse_classes([{"id": c.id, "name": c.name, "color": list(c.color), "key": c.key}
                                  for c in classes], "classes")
-        self.classes = checked
-        if self.layout == "dataset":
-            atomic_write_json(self.folder / "classes.json", {
-                "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in checked],
-                "ignore_index": self.ignore_index})
-        self._needs_full = True
-        self._changed()
+        with self.state_lock:
+            self.classes = checked
+            if self.layout == "dataset":
+                atomic_write_json(self.folder / "classes.json", {
+                    "classes": [{"id": c.id, "name": c.name, "color": list(c.color)}
+                                for c in checked],
+                    "ignore_index": self.ignore_index})
+            self._needs_full = True
+            self._changed()
 
     def _changed(self) -> None:
         self._dirty = True
@@ -425,30 +443,35 @@ class Project:
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[Project]:
-        """Defer state saves until the block ends (for bulk status changes)."""
-        self._batch += 1
+        """Defer state saves until the block ends (for bulk status changes; other threads'
+        changes meanwhile are deferred too, not lost)."""
+        with self.state_lock:
+            self._batch += 1
         try:
             yield self
         finally:
-            self._batch -= 1
-            if self._batch == 0 and self._dirty:
-                self.save()
+            with self.state_lock:
+                self._batch -= 1
+                if self._batch == 0 and self._dirty:
+                    self.save()
 
     def save(self) -> None:
         """Make the state durable: log changed entries, or rewrite project.json when more
         changed or the log is long (a full write is refused if another program rewrote it)."""
         self._check_writable()
-        stems, self._dirty_stems = self._dirty_stems, set()  # edits from now on: next save
-        try:
-            if (self._needs_full or self._log.needs_reset
-                    or self._log.records + len(stems) > COMPACT_EVERY):
-                self._write_full()
-            elif stems:
-                self._log.append([(s, entry_to_json(self._entries[s])) for s in sorted(stems)])
-        except BaseException:
-            self._dirty_stems |= stems  # still unsaved: the next save retries them
-            raise
-        self._dirty = bool(self._dirty_stems)
+        with self.state_lock:
+            stems, self._dirty_stems = self._dirty_stems, set()  # edits from now on: next save
+            try:
+                if (self._needs_full or self._log.needs_reset
+                        or self._log.records + len(stems) > COMPACT_EVERY):
+                    self._write_full()
+                elif stems:
+                    self._log.append([(s, entry_to_json(self._entries[s]))
+                                      for s in sorted(stems)])
+            except BaseException:
+                self._dirty_stems |= stems  # still unsaved: the next save retries them
+                raise
+            self._dirty = bool(self._dirty_stems)
 
     def _write_full(self) -> None:
         """Rewrite project.json with everything, then empty the log it now contains."""
@@ -464,10 +487,11 @@ class Project:
     def close(self) -> None:
         """Save pending state and release the lock (the lock is released even if saving fails)."""
         try:
-            if not self.read_only and (self._dirty or self._log.records or self._needs_full):
-                self._write_full()
-                self._dirty = False
-                self._dirty_stems.clear()
+            with self.state_lock:
+                if not self.read_only and (self._dirty or self._log.records or self._needs_full):
+                    self._write_full()
+                    self._dirty = False
+                    self._dirty_stems.clear()
         finally:
             self._log.close()
             if self._journal is not None:

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from resunet_gui.core.errors import ResunetError, StorageError
 from resunet_gui.core.types import BBox, ImageStatus
+from resunet_gui.qt.worker import GuiCallback
 
 if TYPE_CHECKING:  # imported lazily: cv2/tifffile load after the window is on screen
     from resunet_gui.core.imageio import LoadedImage
@@ -56,6 +57,8 @@ class Editor(QObject):
         self.session: Any = None  # annotation.session.EditSession
         self.suggestions: dict[str, Suggestion] = {}
         self.unsaved: dict[str, Any] = {}  # stem -> session whose save failed (kept, retried)
+        # the autosave reports from its timer thread; this hands the report to the GUI thread
+        self._save_state_callback = GuiCallback(self._on_save_state, self)
 
     # ---- project ---------------------------------------------------------------------
     def open_project(self, folder: str | Path, *, recover: bool = False) -> Project:
@@ -185,12 +188,12 @@ class Editor(QObject):
         if session is None:
             if self.project is None:
                 raise RuntimeError(f"cannot open {stem}: no project is open")
-            session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+            session = EditSession(self.project, stem, on_save_state=self._save_state_callback)
         session.document.add_listener(self._on_step)
         return session
 
     def _on_save_state(self, state: str, message: str = "") -> None:
-        # May run on the autosave timer thread: a queued signal carries it to the GUI.
+        # Runs on the GUI thread (through _save_state_callback), whichever thread saved.
         text = {"saving": "saving...", "saved": "saved"}.get(state, f"error: {message}")
         self.saveStateChanged.emit(text)
 
@@ -229,7 +232,7 @@ class Editor(QObject):
                 self.project.journal.clear(stem)
                 continue
             try:
-                session = EditSession(self.project, stem, on_save_state=self._on_save_state)
+                session = EditSession(self.project, stem, on_save_state=self._save_state_callback)
             except ResunetError as exc:  # e.g. a mask of another size: its journal stays
                 self.warning.emit(f"cannot recover {stem}: {exc}")
                 continue

@@ -1,10 +1,12 @@
 """The image list: stems with status icons and thumbnails made lazily off the GUI thread.
 
 The model only asks for a thumbnail when the view paints that row (uniform item sizes keep
-a 10,000-image folder cheap to list); a one-thread pool decodes it so the GUI never blocks.
+a 10,000-image folder cheap to list); one worker (``qt.worker``) at a time decodes the
+queued rows so the GUI never blocks and decoding never takes more than one core.
 """
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,15 +16,14 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSortFilterProxyModel,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
 from resunet_gui.core.types import ImageStatus
+from resunet_gui.qt.worker import FunctionWorker, create_worker
 
 THUMB = 64
 STATUS_COLORS = {
@@ -61,31 +62,19 @@ def square_thumbnail(image: QImage) -> QPixmap:
     return pix
 
 
-class _ThumbSignals(QObject):
-    done = Signal(str, QImage, str)  # stem, image (null on error), error message
+def make_thumbnail(path: Path, reader: Callable) -> QImage:
+    """A THUMB-sized RGB thumbnail of the image at ``path`` (runs on a worker thread)."""
+    import cv2
 
-
-class _ThumbJob(QRunnable):
-    def __init__(self, stem: str, path: Path, reader: Callable, signals: _ThumbSignals) -> None:
-        super().__init__()
-        self.stem, self.path, self.reader, self.signals = stem, path, reader, signals
-
-    def run(self) -> None:
-        import cv2
-
-        try:
-            display = self.reader(self.path).display
-            h, w = display.shape[:2]
-            s = THUMB / max(h, w)
-            small = cv2.resize(display, (max(1, int(w * s)), max(1, int(h * s))),
-                               interpolation=cv2.INTER_AREA)
-            small = np.ascontiguousarray(small if small.ndim == 3 else
-                                         np.repeat(small[..., None], 3, axis=2))
-            img = QImage(small.data, small.shape[1], small.shape[0], small.strides[0],
-                         QImage.Format.Format_RGB888).copy()
-            self.signals.done.emit(self.stem, img, "")
-        except Exception as exc:  # noqa: BLE001 - any decode failure is shown in the list
-            self.signals.done.emit(self.stem, QImage(), str(exc) or type(exc).__name__)
+    display = reader(path).display
+    h, w = display.shape[:2]
+    s = THUMB / max(h, w)
+    small = cv2.resize(display, (max(1, int(w * s)), max(1, int(h * s))),
+                       interpolation=cv2.INTER_AREA)
+    small = np.ascontiguousarray(small if small.ndim == 3 else
+                                 np.repeat(small[..., None], 3, axis=2))
+    return QImage(small.data, small.shape[1], small.shape[0], small.strides[0],
+                  QImage.Format.Format_RGB888).copy()
 
 
 class ImageListModel(QAbstractListModel):
@@ -108,16 +97,17 @@ class ImageListModel(QAbstractListModel):
         self._path_of: Callable[[str], Path] | None = None
         self._reader: Callable | None = None
         self.thumbnails_enabled = True
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self._signals = _ThumbSignals()
-        self._signals.done.connect(self._thumb_done)
+        self._queue: deque[str] = deque()  # rows painted, waiting for their thumbnail
+        self._worker: FunctionWorker | None = None
+        self._job: tuple[str, int] | None = None  # (stem, project generation) being decoded
+        self._generation = 0  # a new project makes late results of the old one stale
         self._icons = {s: status_icon(c) for s, c in STATUS_COLORS.items()}
         self._error_icon = status_icon(ERROR_COLOR)
 
     def set_project(self, stems: list[str], statuses: dict[str, ImageStatus],
                     path_of: Callable[[str], Path], reader: Callable) -> None:
-        self.pool.clear()
+        self._queue.clear()
+        self._generation += 1
         self.beginResetModel()
         self._stems = list(stems)
         self._row = {s: i for i, s in enumerate(self._stems)}
@@ -133,8 +123,10 @@ class ImageListModel(QAbstractListModel):
         self.endResetModel()
 
     def shutdown(self) -> None:
-        self.pool.clear()
-        self.pool.waitForDone()
+        """Drop the queue and wait for the thumbnail being decoded."""
+        self._queue.clear()
+        if self._worker is not None:
+            self._worker.wait()
 
     # ---- queries / updates -----------------------------------------------------------
     @property
@@ -230,9 +222,36 @@ class ImageListModel(QAbstractListModel):
                 or self._reader is None):
             return
         self._pending.add(stem)
-        self.pool.start(_ThumbJob(stem, self._path_of(stem), self._reader, self._signals))
+        self._queue.append(stem)
+        self._next_thumb()
 
-    def _thumb_done(self, stem: str, image: QImage, error: str) -> None:
+    def _next_thumb(self) -> None:
+        if self._worker is not None or not self._queue or self._path_of is None:
+            return
+        stem = self._queue.popleft()
+        self._job = (stem, self._generation)
+        worker = create_worker(make_thumbnail, self._path_of(stem), self._reader)
+        worker.returned.connect(self._thumb_returned)
+        worker.errored.connect(self._thumb_errored)
+        worker.finished.connect(self._thumb_finished)
+        self._worker = worker.start()
+
+    def _thumb_returned(self, image: QImage) -> None:
+        self._thumb_done(image, "")
+
+    def _thumb_errored(self, exc: BaseException) -> None:
+        self._thumb_done(QImage(), str(exc) or type(exc).__name__)
+
+    def _thumb_finished(self) -> None:
+        self._worker, self._job = None, None
+        self._next_thumb()
+
+    def _thumb_done(self, image: QImage, error: str) -> None:
+        if self._job is None:
+            return
+        stem, generation = self._job
+        if generation != self._generation:
+            return  # a thumbnail of the previous project
         self._pending.discard(stem)
         if stem not in self._row:
             return

@@ -6,7 +6,6 @@ dialog is modal while the worker holds the project.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from resunet_gui.qt.worker import FunctionWorker, create_worker
 
 
 def summary(result: Any) -> str:
@@ -46,7 +47,6 @@ def summary(result: Any) -> str:
 class ImportDialog(QDialog):
     """Format, source (file or folder), replace option; the import runs on a worker thread."""
 
-    progressed = Signal(int, int)
     finished_import = Signal(object, str)  # ImportResult | None, error message
 
     def __init__(self, project: Any, parent: QWidget | None = None) -> None:
@@ -87,10 +87,8 @@ class ImportDialog(QDialog):
         form.addRow(self.message)
         form.addRow(self.details)
         form.addRow(buttons)
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: FunctionWorker | None = None
         self.result: Any = None
-        self.progressed.connect(self._progress)
         self.finished_import.connect(self._finished)
 
     def _browse_folder(self) -> None:
@@ -105,7 +103,7 @@ class ImportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker is not None and self._worker.is_running
 
     def start(self) -> None:
         from resunet_gui.label_import import import_labels
@@ -115,33 +113,31 @@ class ImportDialog(QDialog):
             return
         fmt, source = self.format.currentData(), Path(self.source.text().strip())
         replace = self.replace.isChecked()
-        self._cancel.clear()
         self.start_btn.setEnabled(False)
         self.cancel_btn.setText("Cancel")
         self.message.setText("Importing...")
 
-        def work() -> None:
-            try:
-                result = import_labels(self.project, fmt, source, replace=replace,
-                                       progress=self.progressed.emit,
-                                       should_cancel=self._cancel.is_set)
-            except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a traceback
-                self.finished_import.emit(None, str(exc) or type(exc).__name__)
-                return
-            self.finished_import.emit(result, "")
-
-        self._thread = threading.Thread(target=work, name="resunet-import", daemon=True)
-        self._thread.start()
+        worker = create_worker(import_labels, self.project, fmt, source, replace=replace)
+        worker.progress.connect(self._progress)
+        worker.returned.connect(self._returned)
+        worker.errored.connect(self._errored)
+        self._worker = worker.start()
 
     def cancel(self) -> None:
-        if self.running:
-            self._cancel.set()
+        if self._worker is not None and self.running:
+            self._worker.quit()
         else:
             self.reject()
 
     def wait(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
+        if self._worker is not None:
+            self._worker.wait(timeout)
+
+    def _returned(self, result: Any) -> None:
+        self.finished_import.emit(result, "")
+
+    def _errored(self, exc: BaseException) -> None:  # shown in the dialog, never a traceback
+        self.finished_import.emit(None, str(exc) or type(exc).__name__)
 
     def _progress(self, done: int, total: int) -> None:
         self.bar.setRange(0, max(total, 1))
@@ -159,8 +155,8 @@ class ImportDialog(QDialog):
         self.details.setPlainText(text)
 
     def reject(self) -> None:
-        if self.running:
-            self._cancel.set()
+        if self._worker is not None and self.running:
+            self._worker.quit()
             self.wait(30)
         super().reject()
 

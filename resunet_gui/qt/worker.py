@@ -7,6 +7,11 @@ there, so emission from the thread is queued): ``started``, ``progress(done, tot
 progress and checks for cancellation through the keyword arguments it asks for (by name,
 or with ``**kwargs``): ``progress=`` (a ``(done, total)`` callable) and ``should_cancel=``
 (a ``() -> bool``).
+
+``GuiCallback(fn)`` is the other direction: a callable that a lower layer (the autosave
+``Debouncer`` of an edit session, on its timer thread) may call from any thread; ``fn`` runs
+on the GUI thread (at once when called there, queued otherwise). Core callbacks reach Qt
+only this way.
 """
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +87,21 @@ class FunctionWorker(QObject):
 def create_worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> FunctionWorker:
     """A not-yet-started worker for ``fn(*args, **kwargs)``."""
     return FunctionWorker(fn, *args, **kwargs)
+
+
+class GuiCallback(QObject):
+    """``fn`` wrapped so calling it from any thread runs it on this object's (GUI) thread."""
+
+    _called = Signal(tuple)
+
+    def __init__(self, fn: Callable[..., None], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._fn = fn
+        self._called.connect(self._run)  # auto: direct on the GUI thread, else queued
+
+    def __call__(self, *args: Any) -> None:
+        self._called.emit(args)
+
+    @Slot(tuple)
+    def _run(self, args: tuple) -> None:
+        self._fn(*args)

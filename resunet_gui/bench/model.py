@@ -21,6 +21,8 @@ from typing import Any
 
 TARGET_VS_REFERENCE = 1.0
 TARGET_FRACTION_OF_MATMUL = 0.6
+TARGETS = {"speed_vs_smp": TARGET_VS_REFERENCE,  # at least, at 512x512 batch 1
+           "fraction_of_matmul": TARGET_FRACTION_OF_MATMUL}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -220,20 +222,21 @@ def _ratios(result: dict[str, Any]) -> dict[str, Any]:
     return ratios
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> list[str]:
     result = run_model_bench(args)
     text = json.dumps(result, indent=1)
     print(text)
     if getattr(args, "json_out", None):
         Path(args.json_out).write_text(text + "\n", encoding="utf-8")
-    return 0
+    targets = result.get("ratios", {}).get("targets_512_batch1", {})
+    return [f"512_batch1_{name}" for name, t in targets.items() if not t["ok"]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m resunet_gui.cli.bench_model",
+    parser = argparse.ArgumentParser(prog="python -m resunet_gui.bench.model",
                                      description=__doc__)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return 1 if run(parser.parse_args(argv)) else 0
 
 
 if __name__ == "__main__":

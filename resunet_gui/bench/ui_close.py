@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from resunet_gui.qt.bench import _pump, _window
+from resunet_gui.bench.ui_measures import _pump, _window
 
 
 def measure_close_while_training(app: Any, tmp: Path, folder: Path, engine_factory_for: Any,

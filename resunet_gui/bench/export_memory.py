@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from resunet_gui.core.errors import ResunetError
+
 CHILD = r"""
 import resource, sys
 from pathlib import Path
@@ -44,6 +46,10 @@ print(result.images, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
+# at most: COCO annotations are streamed, so more masks must not mean more memory
+TARGETS = {"peak_growth": 1.25}  # peak RSS of the largest count / of the smallest
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-masks", default="500,2000", metavar="N,N",
                         help="mask counts to export (default 500,2000)")
@@ -66,16 +72,16 @@ def peak_rss_mib(n: int, code: Path) -> float:
         return kib / 1024
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> list[str]:
     counts = [int(v) for v in str(getattr(args, "memory_masks", None) or "500,2000").split(",")]
     code = Path(getattr(args, "memory_code", None) or Path(__file__).resolve().parents[2])
     try:
         peaks = {n: peak_rss_mib(n, code) for n in counts}
     except RuntimeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise ResunetError(str(exc)) from None
     for n, mib in peaks.items():
         print(f"COCO export of {n} masks: peak RSS {mib:.1f} MiB")
     print(json.dumps({"bench": "export-memory", "code": str(code),
                       "peak_rss_mib": {str(n): round(m, 1) for n, m in peaks.items()}}))
-    return 0
+    growth = peaks[max(counts)] / peaks[min(counts)]
+    return [] if growth <= TARGETS["peak_growth"] else ["peak_growth"]

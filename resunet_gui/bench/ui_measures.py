@@ -1,4 +1,4 @@
-"""Qt-side measurements for ``resunet-gui bench --ui`` (the CLI prints them).
+"""Qt-side measurements for ``resunet-gui bench --ui`` (``bench.ui`` prints them).
 
 Event-loop stalls are gaps between the ticks of a 5 ms precise QTimer; repaints are
 included by letting the event loop deliver the scheduled paint events.
@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtWidgets import QApplication
 
-__all__ = ["QApplication", "TickRecorder", "measure_brush_stall", "measure_open",
+__all__ = ["TickRecorder", "measure_brush_stall", "measure_open",
            "measure_segment_undo", "measure_suggest_stall"]
 
 
