@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # the cases, and this checkout's package
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]  # cases, test helpers, package
 
 from adversarial_harness import all_cases, run_case, summarize  # noqa: E402
 
