@@ -36,21 +36,21 @@ def _users_folder(arena: Arena, manifest: dict | None = None) -> Path:
 # ---- item 3: --overwrite deletes only a previous export ------------------------------------
 @case("export --overwrite into a folder holding a thesis")
 def overwrite_thesis(arena: Arena) -> None:
-    assert _export(arena, _users_folder(arena), "--overwrite") == 1
+    assert _export(arena, _users_folder(arena), "--overwrite") != 0
     assert "--overwrite" in arena.cli_output[-1]
 
 
 @case("export --overwrite into a thesis folder with another app's manifest.json")
 def overwrite_foreign_manifest(arena: Arena) -> None:
     out = _users_folder(arena, {"app": "other", "files": {}})
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --overwrite into a thesis folder with a forged resunet-gui manifest listing it")
 def overwrite_forged_manifest(arena: Arena) -> None:
     listed = {"thesis.docx": "0" * 64, "figures/fig1.png": "0" * 64}
     out = _users_folder(arena, {"app": "resunet-gui", "files": listed})
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --overwrite onto a previous export the user added files to")
@@ -59,7 +59,7 @@ def overwrite_extra_files(arena: Arena) -> None:
     assert _export(arena, out) == 0
     (out / "notes.txt").write_text("my notes on the labels")
     arena.protect(out)
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --overwrite onto a previous export whose mask the user edited by hand")
@@ -69,7 +69,7 @@ def overwrite_edited_export(arena: Arena) -> None:
     edited = next((out / "masks").glob("*.png"))
     edited.write_bytes(edited.read_bytes() + b"hand-fixed")
     arena.protect(out)
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --overwrite onto a previous export holding a link to a folder outside")
@@ -77,14 +77,14 @@ def overwrite_link_inside(arena: Arena) -> None:
     out = arena.root / "export"
     assert _export(arena, out) == 0
     (out / "images" / "more").symlink_to(arena.outside)
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --overwrite where manifest.json is a link to a file outside")
 def overwrite_manifest_link(arena: Arena) -> None:
     out = _users_folder(arena)
     (out / "manifest.json").symlink_to(arena.victim)
-    assert _export(arena, out, "--overwrite") == 1
+    assert _export(arena, out, "--overwrite") != 0
 
 
 @case("export --out is a link to an empty folder outside")
@@ -97,7 +97,7 @@ def export_out_link(arena: Arena) -> None:
 
 @case("export --out is a regular file")
 def export_out_file(arena: Arena) -> None:
-    assert _export(arena, arena.victim) == 1
+    assert _export(arena, arena.victim) != 0
 
 
 # ---- item 11: bad files in an export --------------------------------------------------------
@@ -112,7 +112,7 @@ def _bad_files(arena: Arena) -> None:
 def export_bad_files(arena: Arena) -> None:
     _bad_files(arena)
     for fmt in ("png", "coco", "yolo", "voc", "labelme", "nifti"):
-        assert _export(arena, arena.root / fmt, fmt=fmt) == 1
+        assert _export(arena, arena.root / fmt, fmt=fmt) != 0
         text = arena.cli_output[-1]
         assert "b.png" in text and "c.png" in text and "--skip-bad" in text, text
 
@@ -132,7 +132,7 @@ def export_bomb(arena: Arena) -> None:
     _png_bomb(arena.project / "images" / "bomb.png", 20000, 20000)
     (arena.project / "masks" / "bomb.png").write_bytes((arena.project / "masks" / "a.png").read_bytes())
     out = arena.root / "export"
-    assert _export(arena, out) == 1
+    assert _export(arena, out) != 0
     assert _export(arena, out, "--skip-bad") == 0
     skipped = json.loads((out / "manifest.json").read_text())["skipped"]
     assert [s["stem"] for s in skipped] == ["bomb"]
@@ -155,23 +155,23 @@ def _predict_with(arena: Arena, data: bytes) -> int:
 
 @case("predict --checkpoint with garbage bytes")
 def predict_garbage(arena: Arena) -> None:
-    assert _predict_with(arena, os.urandom(4096)) == 1
+    assert _predict_with(arena, os.urandom(4096)) != 0
 
 
 @case("predict --checkpoint with an empty file")
 def predict_empty(arena: Arena) -> None:
-    assert _predict_with(arena, b"") == 1
+    assert _predict_with(arena, b"") != 0
 
 
 @case("predict --checkpoint whose header claims 2**60 bytes")
 def predict_huge_header(arena: Arena) -> None:
-    assert _predict_with(arena, struct.pack("<Q", 2**60) + b"{}") == 1
+    assert _predict_with(arena, struct.pack("<Q", 2**60) + b"{}") != 0
 
 
 @case("predict --checkpoint with a valid header but no tensors")
 def predict_no_tensors(arena: Arena) -> None:
     header = json.dumps({"__metadata__": {"resunet_gui": "{}"}}).encode()
-    assert _predict_with(arena, struct.pack("<Q", len(header)) + header) == 1
+    assert _predict_with(arena, struct.pack("<Q", len(header)) + header) != 0
 
 
 @case("train --checkpoint that is a truncated safetensors file")
@@ -183,4 +183,4 @@ def train_truncated_checkpoint(arena: Arena) -> None:
     save_file({"w": torch.zeros(64, 64)}, str(ckpt))
     ckpt.write_bytes(ckpt.read_bytes()[:-100])
     assert arena.cli("train", arena.project, "--checkpoint", ckpt, "--steps", "1",
-                     "--device", "cpu", "--out", arena.root / "m.safetensors") == 1
+                     "--device", "cpu", "--out", arena.root / "m.safetensors") != 0
