@@ -53,10 +53,15 @@ def overwrite_forged_manifest(arena: Arena) -> None:
     assert _export(arena, out, "--overwrite") != 0
 
 
-@case("export --overwrite onto a previous export the user added files to")
-def overwrite_extra_files(arena: Arena) -> None:
+def _previous_export(arena: Arena) -> Path:
     out = arena.root / "export"
     assert _export(arena, out) == 0
+    return out
+
+
+@case("export --overwrite onto a previous export the user added files to")
+def overwrite_extra_files(arena: Arena) -> None:
+    out = _previous_export(arena)
     (out / "notes.txt").write_text("my notes on the labels")
     arena.protect(out)
     assert _export(arena, out, "--overwrite") != 0
@@ -64,18 +69,15 @@ def overwrite_extra_files(arena: Arena) -> None:
 
 @case("export --overwrite onto a previous export whose mask the user edited by hand")
 def overwrite_edited_export(arena: Arena) -> None:
-    out = arena.root / "export"
-    assert _export(arena, out) == 0
-    edited = next((out / "masks").glob("*.png"))
+    edited = next((_previous_export(arena) / "masks").glob("*.png"))
     edited.write_bytes(edited.read_bytes() + b"hand-fixed")
-    arena.protect(out)
-    assert _export(arena, out, "--overwrite") != 0
+    arena.protect(edited.parent)
+    assert _export(arena, edited.parents[1], "--overwrite") != 0
 
 
 @case("export --overwrite onto a previous export holding a link to a folder outside")
 def overwrite_link_inside(arena: Arena) -> None:
-    out = arena.root / "export"
-    assert _export(arena, out) == 0
+    out = _previous_export(arena)
     (out / "images" / "more").symlink_to(arena.outside)
     assert _export(arena, out, "--overwrite") != 0
 
