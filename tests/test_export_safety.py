@@ -109,6 +109,30 @@ def test_overwrite_refuses_a_forged_manifest_of_another_app(tmp_path: Path) -> N
     assert (out / "manifest.json").is_file()
 
 
+def test_overwrite_refuses_a_previous_export_whose_files_were_edited_since(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "src")
+    out = tmp_path / "out"
+    with Project.open(src) as project:
+        export_project(project, "png", out, ALL)
+        mask = next((out / "masks").glob("*.png"))
+        mask.write_bytes(mask.read_bytes() + b"fixed by hand")
+        with pytest.raises(ExportError, match=r"--overwrite refused.*changed since the export"):
+            export_project(project, "png", out, ExportOptions(include="all", overwrite=True))
+    assert mask.read_bytes().endswith(b"fixed by hand")
+
+
+def test_overwrite_refuses_a_forged_manifest_that_lists_the_users_files(tmp_path: Path) -> None:
+    src = make_dataset(tmp_path / "src")
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "thesis.docx").write_bytes(b"years of work")
+    (out / "manifest.json").write_text(json.dumps({"app": "resunet-gui",
+                                                   "files": {"thesis.docx": "0" * 64}}))
+    with Project.open(src) as project, pytest.raises(ExportError, match="thesis.docx"):
+        export_project(project, "png", out, ExportOptions(include="all", overwrite=True))
+    assert (out / "thesis.docx").read_bytes() == b"years of work"
+
+
 def test_empty_existing_target_is_used(tmp_path: Path) -> None:
     src = make_dataset(tmp_path / "src")
     (tmp_path / "out").mkdir()

@@ -7,6 +7,7 @@ with the whole list (default) or leave those images out and record them (``--ski
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -24,8 +25,9 @@ from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 from .manifest import MANIFEST_NAME
 
 
-def _previous_export_files(out: Path) -> set[str] | None:
-    """Files listed by ``out/manifest.json`` if it is a resunet-gui manifest, else None."""
+def _previous_export_files(out: Path) -> dict[str, str] | None:
+    """Files (relative path -> sha256) listed by ``out/manifest.json`` if it is a resunet-gui
+    manifest, else None."""
     path = out / MANIFEST_NAME
     if path.is_symlink() or not path.is_file():
         return None
@@ -35,18 +37,30 @@ def _previous_export_files(out: Path) -> set[str] | None:
         return None
     if not isinstance(data, dict) or data.get("app") != "resunet-gui" or not isinstance(data.get("files"), dict):
         return None
-    return {str(k) for k in data["files"]} | {MANIFEST_NAME}
+    return {str(k): str(v) for k, v in data["files"].items()} | {MANIFEST_NAME: ""}
 
 
-def _unexpected(out: Path, listed: set[str]) -> list[str]:
-    """Relative paths under ``out`` that the manifest does not list (links count as unexpected)."""
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _unexpected(out: Path, listed: dict[str, str]) -> list[str]:
+    """Relative paths under ``out`` that the manifest does not list, or whose content is not
+    what the export wrote (edited by hand, or a forged manifest); links count as unexpected."""
     extra = []
     for dirpath, dirnames, filenames in os.walk(out, followlinks=False):
         base = Path(dirpath)
         for name in filenames + [d for d in dirnames if (base / d).is_symlink()]:
-            rel = (base / name).relative_to(out).as_posix()
-            if rel not in listed or (base / name).is_symlink():
+            path = base / name
+            rel = path.relative_to(out).as_posix()
+            if rel not in listed or path.is_symlink():
                 extra.append(rel)
+            elif rel != MANIFEST_NAME and (not path.is_file() or _sha256(path) != listed[rel]):
+                extra.append(f"{rel} (changed since the export)")
     return sorted(extra)
 
 

@@ -42,16 +42,18 @@ class CaseFailed(Exception):
 class Case:
     name: str
     run: Callable[[Arena], None]
+    slow: bool = False  # seconds, not milliseconds (torch): marked slow, still run by make test
 
 
 CASES: list[Case] = []
 
 
-def case(name: str) -> Callable[[Callable[[Arena], None]], Callable[[Arena], None]]:
+def case(name: str, slow: bool = False
+         ) -> Callable[[Callable[[Arena], None]], Callable[[Arena], None]]:
     """Register an adversarial case (one entry = one decorated function)."""
 
     def register(fn: Callable[[Arena], None]) -> Callable[[Arena], None]:
-        CASES.append(Case(name, fn))
+        CASES.append(Case(name, fn, slow))
         return fn
 
     return register
@@ -82,6 +84,8 @@ class Arena:
     outside: Path = field(init=False)
     painted: list[Painted] = field(default_factory=list)
     cli_output: list[str] = field(default_factory=list)
+    protected: dict[Path, bytes] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)  # message boxes the window showed
 
     def __post_init__(self) -> None:
         self.project = self.root / "proj"
@@ -143,8 +147,17 @@ class Arena:
         assert done is not None and (doc.labels[done.slices] == value).any()
         self.painted.append(Painted(stem, done, value))
 
+    def protect(self, folder: Path) -> None:
+        """Files under ``folder`` (a user's own folder the case hands to the app) must survive."""
+        for p in sorted(folder.rglob("*")):
+            if p.is_file() and not p.is_symlink():
+                self.protected[p] = p.read_bytes()
+
     # ---- verdicts ----------------------------------------------------------------------
     def victim_damage(self) -> str | None:
+        for path, data in self.protected.items():
+            if not path.is_file() or path.read_bytes() != data:
+                return f"the user's file {path.name} was deleted or changed"
         if not self.victim.is_file() or self.victim.is_symlink():
             return "the victim file was replaced or removed"
         if self.victim.read_bytes() != VICTIM_BYTES:

@@ -2,7 +2,8 @@
 
 Runs every case in a fresh temporary folder and prints inputs tried / handled / clean
 error / crash / data lost (with -v: every case's outcome and message; ``--skip TEXT`` leaves
-out cases whose name contains TEXT, e.g. /dev/zero on code that reads it until MemoryError).
+out cases whose name contains TEXT, e.g. /dev/zero on code that reads it until MemoryError;
+``--only TEXT`` runs just the cases whose name contains it).
 """
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1])]  # the cases, and this checkout's package
+sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]  # cases, test helpers, package
 
 from adversarial_harness import all_cases, run_case, summarize  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
     skip = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--skip"]
+    only = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--only"]
     verdicts = []
     for c in all_cases():
-        if any(text in c.name for text in skip):
+        if any(text in c.name for text in skip) or (only and not any(t in c.name for t in only)):
             continue
         with tempfile.TemporaryDirectory() as tmp:
             verdicts.append(run_case(c, Path(tmp)))

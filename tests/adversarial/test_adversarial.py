@@ -12,7 +12,8 @@ from adversarial_harness import Case, all_cases, run_case
 CASES = all_cases()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, id=c.name, marks=[pytest.mark.slow] if c.slow else []) for c in CASES])
 def test_hostile_input_is_handled_without_crash_or_loss(case: Case, tmp_path) -> None:
     verdict = run_case(case, tmp_path)
     assert verdict.kind in ("ok", "clean error"), f"{verdict.kind}: {verdict.detail}"
