@@ -179,7 +179,7 @@ def misfit_background_trainer(arena: Arena) -> None:
     _misfit(arena)
     cv2.imwrite(str(arena.project / "masks" / "c.png"), np.eye(32, dtype=np.uint8))
     with Project.open(arena.project) as p:
-        engine = ProjectEngine(p, EngineConfig(device="cpu", encoder_weights="none", train=TrainConfig(
+        engine = ProjectEngine(p, EngineConfig(device="cpu", weights="none", train=TrainConfig(
             crop=32, batch_size=2, steps_per_chunk=1)))
         engine.notify_done(p.stems())
         status, _ = engine.train_chunk()
@@ -234,7 +234,7 @@ def _engine(project: Project):  # noqa: ANN202
     from resunet_gui.engine.settings import TrainConfig
 
     try:
-        return ProjectEngine(project, EngineConfig(device="cpu", encoder_weights="none",
+        return ProjectEngine(project, EngineConfig(device="cpu", weights="none",
                                                    train=TrainConfig(crop=32, batch_size=2)))
     except ResunetError as exc:
         raise CaseFailed(f"the model service did not start: {exc}") from None
