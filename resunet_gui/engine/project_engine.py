@@ -17,7 +17,8 @@ import torch
 
 from resunet_gui.core.imageio import read_image, read_mask
 from resunet_gui.core.types import Normalization
-from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample, split_check_set
+from resunet_gui.engine.check_set import CheckSetMembership
+from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
@@ -58,6 +59,7 @@ class ProjectEngine:
         self.device = resolve_device(self.cfg.device)
         self.store = VersionStore(project.models_dir)
         self.keep = KeepBest(self.store)
+        self.membership = CheckSetMembership(Path(project.state_dir) / "check_set.json")
         self.num_classes = num_classes_of(project)
         current = self.store.current()
         if current is not None:
@@ -118,7 +120,7 @@ class ProjectEngine:
         for s in stems:
             self._samples.pop(s, None)
         done = done_stems(self.project)
-        train, check = split_check_set(self.project, done)
+        train, check = self.membership.split(self.project, done)
         for s in done:
             if s not in self._samples:
                 image = read_image(self.project.image_path(s)).model_input()
