@@ -41,6 +41,13 @@ class InferenceEngine:
     def model_version(self) -> str | None:
         return self.version
 
+    def refine(self, image: np.ndarray, strokes: Any, should_cancel: Callable[[], bool]
+               ) -> Prediction:
+        from resunet_gui.engine.refine import refine_prediction
+
+        return refine_prediction(self.predictor.model, self.predictor.normalization, image,
+                                 strokes, "cpu", should_cancel)
+
     def notify_done(self, stems: list[str]) -> None:
         pass
 

@@ -21,7 +21,8 @@ from resunet_gui.engine.check_set import CheckSetMembership
 from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, make_sample
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
-from resunet_gui.engine.predictor import Predictor
+from resunet_gui.engine.predictor import Prediction, Predictor
+from resunet_gui.engine.refine import Strokes, refine_prediction
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.settings import TrainConfig
 from resunet_gui.engine.trainer import Trainer, default_mode, run_to_end
@@ -111,6 +112,12 @@ class ProjectEngine:
 
     def model_version(self) -> str | None:
         return self.version
+
+    def refine(self, image: np.ndarray, strokes: Strokes, should_cancel: Callable[[], bool]
+               ) -> Prediction:
+        """Re-predict ``image`` from the user's strokes (see ``engine.refine``)."""
+        return refine_prediction(self.serving, self.normalization, image, strokes, self.device,
+                                 should_cancel)
 
     def can_train(self) -> bool:
         return self.trainer.dataset is not None

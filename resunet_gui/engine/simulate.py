@@ -199,6 +199,7 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
             row.elapsed_s = round(time.monotonic() - t0, 1)
             row.extra["message"] = getattr(st, "message", "")
             rows.append(row)
+            write_csv(out / "simulate.csv", rows)  # a long run keeps what it measured so far
             if progress:
                 progress(row)
     finally:

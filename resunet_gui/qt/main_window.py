@@ -31,8 +31,10 @@ from resunet_gui.qt.image_browser import ImageBrowser
 from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListModel
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
+from resunet_gui.qt.newest_model import NewestModel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
+from resunet_gui.qt.region_tools import RegionTools
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
@@ -64,12 +66,14 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.suggestions = SuggestionController(self.editor, self.images, self.suggest_panel, self)
         self.suggestions.canvas = self.canvas
+        self.region_tools = RegionTools(self)
         self.bridge: ServiceBridge | None = None
         self._engine_factory_for: Callable[[Any], Callable[[], Any]] | None = None
         self._build_docks()
         self.actions_by_name = install_actions(self)
         self.actions_by_name["brush"].setChecked(True)
         self._build_status_bar()
+        self.newest_model = NewestModel(self)
         self._connect()
         self._apply_prefs()
 
@@ -165,6 +169,8 @@ class MainWindow(QMainWindow):
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
+        self.region_tools.attach(bridge)
+        self.newest_model.attach(bridge)
 
     # ---- project / navigation ----------------------------------------------------------
     def choose_folder(self) -> None:

@@ -22,6 +22,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("fill", ("G",), "Flood fill"),
     Shortcut("polygon", ("P",), "Polygon (click points; double-click or click the first point)"),
     Shortcut("lasso", ("L",), "Lasso erase (drag around what to erase)"),
+    Shortcut("fix", ("C",), "Click to fix: click a wrong blob to remove it, or a missed "
+             "object to fill it with the current class (bounded by the model's probabilities; "
+             "never changes what you painted)"),
+    Shortcut("refine", ("R",), "Refine this image from my strokes: the model re-predicts "
+             "everything you did not paint"),
+    Shortcut("refresh_suggestion", ("Shift+S",), "Newer model: refresh the suggestion"),
     Shortcut("smaller", ("[",), "Smaller brush (also Ctrl+wheel)"),
     Shortcut("bigger", ("]",), "Bigger brush (also Ctrl+wheel)"),
     Shortcut("undo", ("Ctrl+Z",), "Undo"),
