@@ -8,7 +8,7 @@ among the tools it is allowed:
 - ``stroke``: one brush stroke along the region's medial axis at a radius fitted to its
   width. Approximation (no skeletonisation library): the medial axis is the ridge of the
   distance transform (pixels that are a 3x3 local maximum of it), the radius is the median
-  distance on that ridge (half the typical width), and the stroke is one pen-down chain
+  distance on that ridge minus one (the brush paints ``2r + 1`` px: the typical width), and the stroke is one pen-down chain
   through ridge points, each next point the nearest unvisited one within two brush widths;
   the pen lifts (the action ends) at the first larger gap.
 - ``fill``: the flood-fill tool clicked inside the region (fills a hole).
@@ -97,29 +97,56 @@ def _ridge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def stroke_path(region: np.ndarray, max_radius: int = 48, max_points: int = 400
                 ) -> tuple[list[tuple[float, float]], int]:
-    """One pen-down chain of (x, y) points along the region's medial axis, and its radius."""
+    """One pen-down path of (x, y) points along the region's medial axis, and its radius.
+
+    Ridge points (one per brush width) are joined when at most three brush widths apart;
+    the stroke is the longest path through that graph from its most interior point's
+    side (two breadth-first searches, the tree-diameter heuristic), at most
+    ``max_points`` long: the one long stroke a hand would draw along the region.
+    """
+    rows, cols = np.nonzero(region.any(axis=1))[0], np.nonzero(region.any(axis=0))[0]
+    y0, x0 = int(rows[0]), int(cols[0])
+    region = region[y0:int(rows[-1]) + 1, x0:int(cols[-1]) + 1]  # work on the bbox only
     dt, ridge = _ridge(region)
     ys, xs = np.nonzero(ridge)
     if xs.size == 0:
         ys, xs = np.nonzero(region)
-    radius = int(np.clip(round(float(np.median(dt[ys, xs]))), 1, max_radius))
-    cell = max(1, radius)
-    _u, keep = np.unique(np.stack([ys // cell, xs // cell], 1), axis=0, return_index=True)
-    pts = np.stack([xs[keep], ys[keep]], 1).astype(np.float64)[:max_points]
-    centre = pts.mean(axis=0)
-    order = [int(np.argmax(((pts - centre) ** 2).sum(1)))]  # start at an end
-    left = np.ones(len(pts), bool)
-    left[order[0]] = False
-    gap = 2 * (2 * radius + 1)
-    while left.any():
-        d = np.hypot(*(pts - pts[order[-1]]).T)
-        d[~left] = np.inf
-        j = int(np.argmin(d))
-        if d[j] > gap:
-            break
-        order.append(j)
-        left[j] = False
-    return [(float(pts[i, 0]), float(pts[i, 1])) for i in order], radius
+    # a ridge pixel at distance d is the middle of a band about 2d - 1 px wide, and a brush
+    # of radius r paints 2r + 1 px: r = d - 1 fills the band without spilling over it
+    radius = int(np.clip(round(float(np.median(dt[ys, xs]))) - 1, 0, max_radius))
+    cell = max(2, 2 * radius + 1)  # one ridge point per brush width
+    keys = np.stack([ys // cell, xs // cell], 1)
+    _u, keep = np.unique(keys, axis=0, return_index=True)
+    cells = {(int(keys[i, 0]), int(keys[i, 1])): n for n, i in enumerate(keep)}
+    pts = [(float(xs[i] + x0), float(ys[i] + y0)) for i in keep]
+    seed = int(np.argmax(dt[ys[keep], xs[keep]]))
+    far, _ = _bfs(seed, cells, pts, 3 * cell)
+    end, parent = _bfs(far, cells, pts, 3 * cell)
+    path = [end]
+    while path[-1] != far and len(path) < max_points:
+        path.append(parent[path[-1]])
+    return [pts[i] for i in path], radius
+
+
+def _bfs(start: int, cells: dict[tuple[int, int], int], pts: list[tuple[float, float]],
+         gap: float) -> tuple[int, dict[int, int]]:
+    """Breadth-first search over ridge points: (the last point reached, parent links)."""
+    key_of = {n: k for k, n in cells.items()}
+    parent, queue, last = {start: start}, [start], start
+    while queue:
+        nxt = []
+        for i in queue:
+            cy, cx = key_of[i]
+            for dy in (-3, -2, -1, 0, 1, 2, 3):
+                for dx in (-3, -2, -1, 0, 1, 2, 3):
+                    j = cells.get((cy + dy, cx + dx))
+                    if j is None or j in parent or math.dist(pts[i], pts[j]) > gap:
+                        continue
+                    parent[j] = i
+                    nxt.append(j)
+                    last = j
+        queue = nxt
+    return last, parent
 
 
 def _interior_point(region: np.ndarray) -> tuple[float, float]:
