@@ -1,7 +1,8 @@
 """``resunet-gui bench``: one entry for the benchmarks, each in its own module.
 
 ``--json`` (default) model speed (bench_model), ``--brush`` painting cost (bench_brush),
-``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui). Modules are
+``--export`` export time (bench_export), ``--ui`` GUI responsiveness (bench_ui),
+``--effort`` refine / click-to-fix / suggestion latency (bench_effort). Modules are
 optional: a build without one says so instead of failing at start-up.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ BENCHES: dict[str, str] = {
     "brush": "bench_brush",
     "export": "bench_export",
     "ui": "bench_ui",
+    "effort": "bench_effort",  # adds its own --effort flag
 }
 
 

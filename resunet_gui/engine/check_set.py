@@ -68,3 +68,14 @@ class CheckSetMembership:
             self.save()
         return ([s for s in done if self.members[s] == TRAIN],
                 [s for s in done if self.members[s] == CHECK])
+
+
+KEEP_BEST_HELP = (
+    "Which model serves suggestions: every 5th image you mark done (in the order you finish "
+    "them, decided once and never changed) is a check image; the others train. A newly "
+    "trained version replaces the current one unless it does worse on the check images. "
+    "With fewer than 4 check images it is used unless its Dice is more than 0.05 lower "
+    "(so few images cannot tell two versions apart, and the newer one has seen more data); "
+    "from 4 on, both versions are compared image by image and the new one is kept unless it "
+    "is worse by more than the spread of those differences allows (one standard error)."
+)

@@ -172,11 +172,19 @@ class EffortSimulator:
         self.probs = probs
         self.cfg = config or EffortConfig()
 
-    def run(self, start: np.ndarray | None) -> EffortResult:
+    def document(self, start: np.ndarray | None) -> MaskDocument:
+        """The document the user starts from: the accepted suggestion, or an empty mask."""
         doc = MaskDocument(np.zeros(self.truth.shape, np.uint8))
         if start is not None:
             doc.set_suggestion(start.astype(np.uint8, copy=False))
             doc.accept_suggestion()
+        return doc
+
+    def run(self, start: np.ndarray | None) -> EffortResult:
+        return self.run_on(self.document(start))
+
+    def run_on(self, doc: MaskDocument) -> EffortResult:
+        """Correct ``doc`` in place until the target or the action cap."""
         res = EffortResult()
         res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k), default=1.0), 4))
         while res.dice[-1] < self.cfg.target_dice and res.total < self.cfg.max_actions:
