@@ -152,41 +152,11 @@ def bench_suggestion_latency(checkpoint: Path | None, repeats: int) -> dict:
         round_trip()  # warm-up
         cold = _median_ms(round_trip, max(3, repeats // 2))
         svc.shutdown(60)
-        prefetched = _prefetched_open_ms(Path(tmp), repeats)
+        from resunet_gui.qt.bench_prefetch import prefetched_open_ms
+
+        prefetched = prefetched_open_ms(Path(tmp), repeats, _median_ms)
     return {"click_to_suggestion_1024": cold, "target_ms": 1500,
             "prefetched_next_image_1024": prefetched, "prefetched_target_ms": 50}
-
-
-def _prefetched_open_ms(folder: Path, repeats: int) -> float:
-    """Window without a model: the next image's suggestion is cached (as a prefetch leaves
-    it); time from "next image" to the suggestion layer holding it."""
-    import os
-
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtWidgets import QApplication
-
-    from resunet_gui.app import build_window
-    from resunet_gui.qt.editor import Suggestion
-    from resunet_gui.qt.settings import Preferences
-
-    app = QApplication.instance() or QApplication([])
-    window = build_window(Preferences(folder / "prefs.ini"), engine_factory_for=None)
-    window.show()
-    window.open_folder(folder)
-    mask = np.zeros((1024, 1024), np.uint8)
-    turn = [0]
-
-    def open_next() -> None:
-        i = turn[0] = turn[0] + 1
-        nxt = window.images.stems[i % 2]
-        window.editor.suggestions[nxt] = Suggestion(nxt, mask, 0.1, None, "v1")
-        window.step(1 if i % 2 else -1)
-        app.processEvents()
-        assert window.canvas.suggestion_layer.array is not None
-
-    out = _median_ms(open_next, repeats)
-    window.close()
-    return out
 
 
 def run(args: argparse.Namespace) -> int:
