@@ -53,3 +53,25 @@ def test_the_action_cap_stops_a_hopeless_image():
     res = effort_for_image(sugg, probs, truth, 2, EffortConfig(max_actions=1))
     assert res["scratch"].total == 1 and not res["scratch"].reached
     assert len(res["scratch"].dice) == 2  # before and after the one action
+
+
+def test_refine_is_in_the_action_set_and_counts_only_when_it_helps():
+    truth, probs, sugg = _scene()
+    calls = []
+
+    def perfect_refine(labels, painted):  # a model that learned everything from the strokes
+        calls.append(int(painted.sum()))
+        return truth.copy()
+
+    res = effort_for_image(sugg, probs, truth, 2, EffortConfig(refine_every=1),
+                           refine=perfect_refine)
+    assert calls and all(n > 0 for n in calls)  # only ever asked with strokes painted
+    assert res["effort"].actions["refine"] == 1 and res["effort"].reached
+    assert res["brush"].actions["refine"] == res["scratch"].actions["refine"] == 0
+
+    def useless_refine(labels, painted):
+        return np.zeros_like(labels)
+
+    res = effort_for_image(sugg, probs, truth, 2, EffortConfig(refine_every=1),
+                           refine=useless_refine)
+    assert res["effort"].actions["refine"] == 0 and res["effort"].reached

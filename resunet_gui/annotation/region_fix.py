@@ -80,23 +80,23 @@ def plan_fix(labels: np.ndarray, provenance: np.ndarray, probs: np.ndarray, poin
     free = provenance < PAINTED_MIN
     p_c = probs[value]
     p = float(p_c[y, x])
-    if labels[y, x] == value:
+    remove = bool(labels[y, x] == value)
+    if remove:
         allowed = free & (labels == value) & (p_c <= p + (1.0 - p) / 2)
-        region = _component(allowed, x, y)
-        others = probs.copy()
-        others[value] = -1.0
-        new = others.argmax(axis=0).astype(np.uint8)
-        kind = "remove"
     else:
         t = _falloff_threshold((h, w), x, y, min(p, 0.5) / 2)
         allowed = free & (labels != value) & (p_c >= t)
-        region = _component(allowed, x, y)
-        new = np.full((h, w), value, np.uint8)
-        kind = "fill"
+    region = _component(allowed, x, y)
     ys, xs = np.nonzero(region.any(axis=1))[0], np.nonzero(region.any(axis=0))[0]
     box = BBox(int(ys[0]), int(xs[0]), int(ys[-1]) + 1, int(xs[-1]) + 1)
     local = region[box.slices]
-    return RegionFix(box, local, new[box.slices][local].reshape(-1), kind)
+    if remove:  # the model's next best class, computed inside the region's box only
+        others = probs[(slice(None), *box.slices)].astype(np.float32)
+        others[value] = -1.0
+        values = others.argmax(axis=0).astype(np.uint8)[local]
+    else:
+        values = np.full(int(local.sum()), value, np.uint8)
+    return RegionFix(box, local, values, "remove" if remove else "fill")
 
 
 def apply_fix(labels: np.ndarray, fix: RegionFix) -> BBox:

@@ -48,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="effort model: the simulated user stops at this Dice per class")
     p.add_argument("--max-actions", type=int, default=d.max_actions,
                    help="effort model: at most this many strokes and clicks per image")
+    p.add_argument("--no-effort-refine", dest="effort_refine", action="store_false",
+                   help="effort model: leave 'refine from my strokes' out of the user's tools")
     p.set_defaults(func=run)
 
 
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                     batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,
                     class_balance=args.class_balance,
                     seed=args.seed, effort=args.effort, target_dice=args.target_dice,
-                    max_actions=args.max_actions)
+                    max_actions=args.max_actions, effort_refine=args.effort_refine)
 
     def show(r) -> None:
         test = "" if r.test_dice is None else f"  test Dice {r.test_dice:.3f}"

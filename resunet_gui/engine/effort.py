@@ -13,6 +13,9 @@ among the tools it is allowed:
   the pen lifts (the action ends) at the first larger gap.
 - ``fill``: the flood-fill tool clicked inside the region (fills a hole).
 - ``click``: click to fix (``annotation.region_fix``), with the probability map.
+- ``refine``: "refine this image from my strokes" (``engine.refine`` through the model
+  service), tried after every ``refine_every`` other actions once something is painted;
+  counted (and applied, via ``MaskDocument.refine_unpainted``) only when it helps.
 
 Every action runs through ``MaskDocument`` (the code the GUI calls), until each foreground
 class reaches ``target_dice`` or ``max_actions`` is reached. The user is an oracle in one
@@ -25,6 +28,7 @@ stroke costs ``stroke_s`` = 2.65 s plus its length at ``stroke_px_per_s`` = 300 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -34,7 +38,8 @@ from resunet_gui.annotation import region_fix, tools
 from resunet_gui.annotation.document import MaskDocument
 from resunet_gui.core.types import IGNORE_INDEX
 
-ACTIONS = ("stroke", "fill", "click")
+ACTIONS = ("stroke", "fill", "click", "refine")
+RefineFn = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (labels, painted) -> mask
 
 
 @dataclass
@@ -46,6 +51,7 @@ class EffortConfig:
     stroke_px_per_s: float = 300.0
     max_radius: int = 48
     max_chain_points: int = 400
+    refine_every: int = 5
 
 
 @dataclass
@@ -60,6 +66,10 @@ class EffortResult:
     def total(self) -> int:
         return sum(self.actions.values())
 
+    def effective(self, cap: int) -> int:
+        """Actions to reach the target; ``cap`` when the user never got there."""
+        return self.total if self.reached else max(cap, self.total)
+
 
 def class_dice(labels: np.ndarray, truth: np.ndarray, num_classes: int) -> list[float]:
     """Dice per foreground class (1.0 where the class is absent from both)."""
@@ -72,20 +82,19 @@ def class_dice(labels: np.ndarray, truth: np.ndarray, num_classes: int) -> list[
     return out
 
 
-def largest_error(labels: np.ndarray, truth: np.ndarray, num_classes: int
-                  ) -> tuple[np.ndarray, int] | None:
-    """(bool mask of the largest wrong region, the class it should be) or None."""
-    best: tuple[int, int, np.ndarray] | None = None
+def error_regions(labels: np.ndarray, truth: np.ndarray, num_classes: int, n: int = 8
+                  ) -> list[tuple[np.ndarray, int]]:
+    """The ``n`` largest wrong regions, largest first: (bool mask, the class it should be)."""
+    found: list[tuple[int, int, np.ndarray, int]] = []
     for c in range(num_classes):
         wrong = ((truth == c) & (labels != c)).astype(np.uint8)
         if not wrong.any():
             continue
-        n, cc, stats, _ = cv2.connectedComponentsWithStats(wrong, connectivity=8)
-        i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-        area = int(stats[i, cv2.CC_STAT_AREA])
-        if best is None or area > best[0]:
-            best = (area, c, cc == i)
-    return None if best is None else (best[2], best[1])
+        _n, cc, stats, _ = cv2.connectedComponentsWithStats(wrong, connectivity=8)
+        for i in 1 + np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:n]:
+            found.append((int(stats[i, cv2.CC_STAT_AREA]), c, cc, int(i)))
+    found.sort(key=lambda f: -f[0])
+    return [(cc == i, c) for _a, c, cc, i in found[:n]]
 
 
 def _ridge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +174,9 @@ class EffortSimulator:
     """Runs the effort model for one image with a given tool set."""
 
     def __init__(self, truth: np.ndarray, num_classes: int, tools_allowed: tuple[str, ...],
-                 probs: np.ndarray | None = None, config: EffortConfig | None = None) -> None:
+                 probs: np.ndarray | None = None, config: EffortConfig | None = None,
+                 refine: RefineFn | None = None) -> None:
+        self.refine = refine if "refine" in tools_allowed else None
         self.truth = truth
         self.k = num_classes
         self.allowed = tools_allowed
@@ -187,14 +198,36 @@ class EffortSimulator:
         """Correct ``doc`` in place until the target or the action cap."""
         res = EffortResult()
         res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k), default=1.0), 4))
+        tried = 0  # actions done when refine was last tried
         while res.dice[-1] < self.cfg.target_dice and res.total < self.cfg.max_actions:
-            found = largest_error(doc.labels, self.truth, self.k)
-            if found is None or not self._act(doc, *found, res):
+            if self.refine is not None and res.total - tried >= self.cfg.refine_every:
+                tried = res.total
+                if self._refine(doc, res):
+                    res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k)), 4))
+                    continue
+            # the largest region first; one no tool can improve is left for the next one
+            if not any(self._act(doc, region, value, res)
+                       for region, value in error_regions(doc.labels, self.truth, self.k)):
                 break
             res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k)), 4))
         res.reached = res.dice[-1] >= self.cfg.target_dice
         res.seconds = round(res.seconds, 1)
         return res
+
+    def _refine(self, doc: MaskDocument, res: EffortResult) -> bool:
+        """Press "refine"; keep it (one action) only if it fixes more than it breaks."""
+        painted = doc.provenance >= region_fix.PAINTED_MIN
+        if self.refine is None or not painted.any():
+            return False
+        mask = self.refine(doc.labels.copy(), painted)
+        if _gain(doc.labels, np.where(painted, doc.labels, mask), self.truth) <= 0:
+            return False
+        before = doc.labels.copy()
+        doc.refine_unpainted(mask)
+        res.pixels += int((before != doc.labels).sum())
+        res.actions["refine"] += 1
+        res.seconds += self.cfg.click_s
+        return True
 
     def _candidates(self, doc: MaskDocument, region: np.ndarray, value: int) -> list:
         """(gain, kind, apply, seconds) for each allowed action on ``region``."""
@@ -256,19 +289,19 @@ class EffortSimulator:
 
 
 TOOLSETS: dict[str, tuple[str, ...]] = {
-    "effort": ("stroke", "fill", "click"),  # the suggestion with every tool the app has
+    "effort": ("stroke", "fill", "click", "refine"),  # the suggestion, every tool the app has
     "brush": ("stroke",),  # the same suggestion, region tools disabled
     "scratch": ("stroke", "fill"),  # an empty mask: no model, so no click to fix
 }
 
 
 def effort_for_image(suggestion: np.ndarray, probs: np.ndarray | None, truth: np.ndarray,
-                     num_classes: int, config: EffortConfig | None = None
-                     ) -> dict[str, EffortResult]:
+                     num_classes: int, config: EffortConfig | None = None,
+                     refine: RefineFn | None = None) -> dict[str, EffortResult]:
     """The three references of the issue on one image: effort, brush only, from scratch."""
     out = {}
     for name, allowed in TOOLSETS.items():
         start = None if name == "scratch" else suggestion
-        sim = EffortSimulator(truth, num_classes, allowed, probs, config)
+        sim = EffortSimulator(truth, num_classes, allowed, probs, config, refine)
         out[name] = sim.run(start)
     return out

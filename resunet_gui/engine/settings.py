@@ -64,3 +64,4 @@ class SimConfig:
     effort: bool = True  # run the effort model (engine/effort.py) on every suggestion
     target_dice: float = 0.90  # the simulated user stops at this Dice per foreground class
     max_actions: int = 100  # ... or after this many strokes and clicks
+    effort_refine: bool = True  # "refine from my strokes" is in the simulated user's tools

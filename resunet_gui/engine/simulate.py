@@ -27,6 +27,7 @@ from resunet_gui.core.types import ImageStatus
 from resunet_gui.engine.effort import EffortConfig, EffortResult, effort_for_image
 from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
 from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine, num_classes_of
+from resunet_gui.engine.refine import Strokes
 from resunet_gui.engine.service import ModelService, SuggestionResult
 from resunet_gui.engine.settings import SimConfig, TrainConfig
 
@@ -49,6 +50,7 @@ class SimRow:
     effort_strokes: int | None = None
     effort_fills: int | None = None
     effort_clicks: int | None = None
+    effort_refines: int | None = None
     effort_pixels: int | None = None
     effort_seconds: float | None = None
     effort_final_dice: float | None = None
@@ -56,16 +58,23 @@ class SimRow:
     brush_seconds: float | None = None
     scratch_actions: int | None = None
     scratch_seconds: float | None = None
+    effort_reached: bool | None = None
+    brush_reached: bool | None = None
+    scratch_reached: bool | None = None
     extra: dict = field(default_factory=dict)
 
-    def add_effort(self, results: dict[str, EffortResult]) -> None:
+    def add_effort(self, results: dict[str, EffortResult], cap: int) -> None:
+        """``*_actions`` count what reaching the target took, ``cap`` when it was not reached
+        (``*_reached`` says which); the per-type counts are what was done."""
         e, b, s = results["effort"], results["brush"], results["scratch"]
-        self.effort_actions, self.effort_pixels = e.total, e.pixels
-        self.effort_strokes, self.effort_fills, self.effort_clicks = (
-            e.actions["stroke"], e.actions["fill"], e.actions["click"])
+        self.effort_actions, self.effort_pixels = e.effective(cap), e.pixels
+        self.effort_reached, self.brush_reached, self.scratch_reached = (
+            e.reached, b.reached, s.reached)
+        self.effort_strokes, self.effort_fills, self.effort_clicks, self.effort_refines = (
+            e.actions["stroke"], e.actions["fill"], e.actions["click"], e.actions["refine"])
         self.effort_seconds, self.effort_final_dice = e.seconds, e.dice[-1]
-        self.brush_actions, self.brush_seconds = b.total, b.seconds
-        self.scratch_actions, self.scratch_seconds = s.total, s.seconds
+        self.brush_actions, self.brush_seconds = b.effective(cap), b.seconds
+        self.scratch_actions, self.scratch_seconds = s.effective(cap), s.seconds
         self.extra["effort"] = {k: {"actions": r.actions, "pixels": r.pixels,
                                     "seconds": r.seconds, "dice": r.dice}
                                 for k, r in results.items()}
@@ -173,9 +182,14 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
             row = SimRow(i, stem, 0.0, _fg_dice(res.mask, truth, k),
                          corrected_fraction(res.mask, truth), res.model_version or "init", 0)
             if cfg.effort:
+                def refine(labels, painted, stem=stem, image=image, i=i):  # noqa: ANN001, ANN202
+                    rid = svc.request_refine(stem, image, Strokes(labels, painted), i)
+                    return w.wait(rid).mask  # the real path: the service, like the GUI
+
                 row.add_effort(effort_for_image(
                     res.mask, res.prediction.probs, truth, k,
-                    EffortConfig(target_dice=cfg.target_dice, max_actions=cfg.max_actions)))
+                    EffortConfig(target_dice=cfg.target_dice, max_actions=cfg.max_actions),
+                    refine if cfg.effort_refine else None), cfg.max_actions)
             project.save_mask(stem, truth)
             project.set_status(stem, ImageStatus.DONE, model_version=res.model_version,
                                corrected_fraction=row.corrected_fraction)
