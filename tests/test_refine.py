@@ -75,3 +75,11 @@ def test_a_refine_is_superseded_by_a_newer_current_request_like_a_suggestion():
     finally:
         gate.set()
         svc.shutdown(30)
+
+
+def test_refine_of_an_image_painted_everywhere_returns_a_mask():
+    torch.manual_seed(0)
+    image, truth, _strokes = _scene()
+    out = refine_prediction(ResUNet(2).eval(), Normalization(), image,
+                            Strokes(truth, np.ones_like(truth, bool)))
+    assert out.mask.shape == truth.shape

@@ -84,8 +84,8 @@ def refine_prediction(model: ResUNet, normalization: Normalization, image: np.nd
     rng = np.random.default_rng(cfg.seed)
     painted = strokes.painted & (strokes.labels < k)
     py, px = _sample(painted, cfg.max_samples, rng)
-    if py.size:
-        fy, fx = _sample(~painted, cfg.max_samples, rng)
+    fy, fx = _sample(~painted, cfg.max_samples, rng)
+    if py.size and fy.size:  # nothing painted, or nothing left to predict: no steps
         xs_p, xs_f = _patches(feats, py, px), _patches(feats, fy, fx)
         target = torch.from_numpy(strokes.labels[py, px].astype(np.int64)).to(device)
         keep = base[0][:, torch.from_numpy(fy), torch.from_numpy(fx)].T
