@@ -5,12 +5,19 @@ fine-tuning steps of a *copy of the segmentation head* on the pixels the user pa
 on decoder features computed once. Guidance maps (extra input channels fed with clicks,
 as in RITM/DeepEdit) need the network retrained with simulated clicks before they help,
 and every version the app trains would have to learn them too; the head copy needs no
-change to the architecture or the training, and costs one forward pass plus a few
-milliseconds: the steps run on sampled 3x3 feature patches, not the whole image.
+change to the architecture or the training, and costs about one forward pass: the
+steps run on sampled 3x3 feature patches, not the whole image.
 
 The loss is cross-entropy on the painted pixels plus, on a sample of the other pixels,
 a pull towards the model's own probabilities (so the untouched parts change only where
 the strokes say so). The caller keeps the painted pixels (``MaskDocument.refine_unpainted``).
+
+Measured (``bench --effort``, one CPU thread): 1.0 s at 512x512 (a suggestion is 0.6 s),
+3.3 s at 1024x1024. Benefit on ISBI after three corrective strokes of the effort model
+(3 images, a version after 3 images): -0.01 to +0.002 Dice depending on the step size;
+on synthetic blobs a large gain. A linear head on fixed features cannot learn much from
+thin-structure corrections; the simulated user therefore keeps a refine only when it
+helps, and guidance-map training remains the option to measure next.
 """
 from __future__ import annotations
 
