@@ -38,6 +38,8 @@ class VersionEngine:
         self.gate.wait(30)
         if self.version == "v2":
             return _prediction(np.full(image.shape[:2], 0.9, np.float32))
+        if self.version == "v3":
+            return _prediction(np.full(image.shape[:2], 0.1, np.float32))
         fg = np.where(image[..., 0] > 0.55, 0.9, 0.05).astype(np.float32)
         fg[2:10, 2:10] = 0.8  # a false positive
         return _prediction(fg)
@@ -46,8 +48,8 @@ class VersionEngine:
         return _prediction(np.full(image.shape[:2], 0.9, np.float32))
 
     def load_external(self, path):  # noqa: ANN001, ANN201
-        self.version = "v2"
-        return VersionInfo(name="v2", path=Path(path), source="imported")
+        self.version = f"v{int(self.version[1:]) + 1}"
+        return VersionInfo(name=self.version, path=Path(path), source="imported")
 
     def model_version(self):  # noqa: ANN201
         return self.version
@@ -119,6 +121,12 @@ def test_a_new_version_while_the_next_image_is_prefetched_is_what_opening_it_sho
     assert ed.document.suggestion.min() == 1  # v2's answer, not the prefetched v1 one
     assert ed.suggestions[second].model_version == "v2"
     assert "v2" in window.newest_model.label.text()
+    assert not refresh.isVisible()  # the offer was about the first image
+    # on an image the user has not touched, a newer version replaces the suggestion itself
+    with qtbot.waitSignal(window.bridge.modelChanged, timeout=30_000):
+        window.bridge.service.load_checkpoint("v3.safetensors")
+    qtbot.waitUntil(lambda: ed.document.suggestion.max() == 0, timeout=30_000)
+    assert "v3" in window.newest_model.label.text() and not refresh.isVisible()
 
 
 def test_click_to_fix_removes_a_false_blob_and_undoes_in_one_step(window_with, qtbot):

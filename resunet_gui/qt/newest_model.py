@@ -34,6 +34,7 @@ class NewestModel(QObject):
         window.statusBar().addPermanentWidget(self.label)
         window.editor.suggestionShown.connect(self._shown)
         window.editor.imageShown.connect(self._shown)
+        window.editor.imageShown.connect(self._hide_refresh)
         window.suggestions.accepts_version = self.accepts
 
     def attach(self, bridge: ServiceBridge) -> None:
@@ -68,10 +69,14 @@ class NewestModel(QObject):
 
     def refresh_current(self) -> None:
         """The user's "newer model: refresh suggestion" (their labels stay as they are)."""
+        self._hide_refresh()
+        self.window.suggestions.request_current(force=True)
+
+    def _hide_refresh(self, _stem: str = "") -> None:
+        """The offer is about the image it was made on."""
         refresh = self.window.actions_by_name.get("refresh_suggestion")
         if refresh is not None:
             refresh.setVisible(False)
-        self.window.suggestions.request_current(force=True)
 
     def _rescore_visible_rows(self) -> None:
         view, images = self.window.list_view, self.window.images
