@@ -9,8 +9,9 @@ import pytest
 from synthetic import make_blob_project
 
 from resunet_gui.cli import main
+from resunet_gui.cli.simulate_plots import effort_png, learning_curve_png
 from resunet_gui.engine.settings import SimConfig
-from resunet_gui.engine.simulate import SimRow, learning_curve_png, simulate
+from resunet_gui.engine.simulate import SimRow
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -19,22 +20,42 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def test_simulate_writes_csv_and_curve_and_leaves_the_folder_alone(tmp_path):
     src = make_blob_project(tmp_path / "data", n=5, stem="s", n_test=2)
     before = sorted(p.relative_to(src) for p in src.rglob("*"))
-    cfg = SimConfig(steps_per_image=2, crop=64, batch_size=2, max_test=2)
-    rows = simulate(src, tmp_path / "out", cfg)
-    assert [r.images_done for r in rows] == [1, 2, 3]
-    assert [r.train_steps >= 2 * r.images_done for r in rows] == [True, True, True]
-    assert rows[0].model_version == "init"  # first suggestion comes from the untrained model
-    assert all(0.0 <= r.corrected_fraction <= 1.0 and 0.0 <= r.suggestion_dice <= 1.0
-               for r in rows)
-    assert rows[-1].test_dice is not None and rows[-1].train_steps > 0
-    with open(tmp_path / "out" / "simulate.csv") as fh:
-        table = list(csv.DictReader(fh))
-    assert len(table) == 3 and {"test_dice", "corrected_fraction"} <= set(table[0])
-    png = cv2.imread(str(tmp_path / "out" / "learning_curve.png"))
-    assert png is not None and png.shape[2] == 3
+    rc = main(["simulate", str(src), "--out", str(tmp_path / "out"), "--steps-per-image", "2",
+               "--crop", "64", "--batch-size", "2", "--max-test", "2"])
+    assert rc == 0
+    rows = _read_rows(tmp_path / "out" / "simulate.csv")
+    assert [int(r["images_done"]) for r in rows] == [1, 2, 3]
+    assert [int(r["train_steps"]) >= 2 * int(r["images_done"]) for r in rows] == [True] * 3
+    assert rows[0]["model_version"] == "init"  # first suggestion: the untrained model
+    assert all(0.0 <= float(r["corrected_fraction"]) <= 1.0 for r in rows)
+    assert rows[-1]["test_dice"] != "" and int(rows[-1]["train_steps"]) > 0
+    for r in rows:  # the three effort references, all in the CSV
+        assert int(r["scratch_actions"]) >= 1
+        assert int(r["effort_actions"]) == sum(int(r[f"effort_{k}"])
+                                               for k in ("strokes", "fills", "clicks"))
+        assert float(r["effort_seconds"]) >= 0 and r["brush_actions"] != ""
+    traces = (tmp_path / "out" / "effort.jsonl").read_text().splitlines()
+    assert len(traces) == 3 and '"dice"' in traces[0]
+    for name in ("learning_curve.png", "effort.png"):
+        png = cv2.imread(str(tmp_path / "out" / name))
+        assert png is not None and png.shape[2] == 3
     work = tmp_path / "out" / "work"
     assert sorted(p.name for p in (work / "masks").iterdir()) == ["s0.png", "s1.png", "s2.png"]
     assert sorted(p.relative_to(src) for p in src.rglob("*")) == before
+
+
+def _read_rows(path):
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_effort_plot_draws_the_three_references(tmp_path):
+    rows = [SimRow(i, f"s{i}", i, 0.5, 0.1, "v1", i, effort_actions=i, brush_actions=2 * i,
+                   scratch_actions=40) for i in range(1, 6)]
+    effort_png(tmp_path / "e.png", rows, "t")
+    img = cv2.imread(str(tmp_path / "e.png"))
+    for bgr in [(200, 80, 20), (40, 160, 40), (30, 30, 220)]:
+        assert (np.abs(img.astype(int) - bgr).sum(axis=2) < 30).sum() > 50
 
 
 def test_learning_curve_draws_each_series(tmp_path):

@@ -17,7 +17,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from resunet_gui.annotation import tools
+from resunet_gui.annotation import region_fix, tools
 from resunet_gui.annotation.history import History, Patch, Region, Step
 from resunet_gui.core.types import BBox
 
@@ -175,8 +175,29 @@ class MaskDocument:
             return self._operation("replace", box,
                                    lambda _v: tools.replace_class(self.labels, a, b))
 
-    def _operation(self, label: str, box: BBox, apply: Callable[[np.ndarray], object]
-                   ) -> BBox | None:
+    def fix_region(self, point: Point, value: int, probs: np.ndarray) -> BBox | None:
+        """Click to fix (see ``region_fix``): flip the wrong region under ``point``."""
+        with self.lock:
+            fix = region_fix.plan_fix(self.labels, self.provenance, probs, point, value)
+            return self._operation("fix", fix.box, lambda view: view.__setitem__(
+                fix.region, fix.values))
+
+    def refine_unpainted(self, mask: np.ndarray) -> BBox | None:
+        """Take ``mask`` wherever the user has not painted, as one undo step.
+
+        The re-prediction after "refine from my strokes": pixels with provenance
+        CORRECTED or SCRATCH keep the user's label.
+        """
+        _check_layer("refined mask", mask, self.labels.shape)
+        with self.lock:
+            keep = self.provenance >= region_fix.PAINTED_MIN
+            # the model's output, not the user's: it stays SUGGESTED so that a later refine
+            # or click may change it again and only real strokes train the refinement
+            return self._operation("refine", BBox(0, 0, *self.shape), lambda view: np.copyto(
+                view, mask, where=~keep), provenance=Provenance.SUGGESTED)
+
+    def _operation(self, label: str, box: BBox, apply: Callable[[np.ndarray], object],
+                   provenance: int | None = None) -> BBox | None:
         """Run ``apply`` (which changes labels only inside ``box``) as one undo step."""
         if self._stroke is not None:
             self.end_stroke()
@@ -190,15 +211,19 @@ class MaskDocument:
         if local is None:
             return None
         region = self._region(_shift(local, box.y0, box.x0), before[local.slices],
-                              changed[local.slices])
+                              changed[local.slices], provenance)
         return self._commit(Step(label, [region]))
 
-    def _region(self, box: BBox, labels_before: np.ndarray, changed: np.ndarray) -> Region:
+    def _region(self, box: BBox, labels_before: np.ndarray, changed: np.ndarray,
+                provenance: int | None = None) -> Region:
         """Update provenance where labels changed and encode the region's before/after."""
         prov = self.provenance[box.slices]
         prov_before = prov.copy()
-        prov[changed & (prov == Provenance.SUGGESTED)] = Provenance.CORRECTED
-        prov[changed & (prov == Provenance.NONE)] = Provenance.SCRATCH
+        if provenance is not None:
+            prov[changed] = provenance
+        else:
+            prov[changed & (prov == Provenance.SUGGESTED)] = Provenance.CORRECTED
+            prov[changed & (prov == Provenance.NONE)] = Provenance.SCRATCH
         before = {"labels": labels_before}
         after = {"labels": self.labels[box.slices]}
         if not np.array_equal(prov_before, prov):

@@ -23,6 +23,7 @@ BENCHES: dict[str, tuple[str, str]] = {
     "project": ("project", "cost of one status change in a 10,000-image project"),
     "tiles": ("tiles", "per-pixel cost of a large image's tiled suggestion vs 512x512"),
     "export-memory": ("export_memory", "peak memory of a COCO export of 500 vs 2,000 masks"),
+    "effort": ("effort", "refine / click-to-fix / click-to-suggestion latency"),
 }
 CHECK_FAILED = 1
 

@@ -47,10 +47,21 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--class-balance", type=float, default=d.class_balance,
                    help="cross-entropy weight per class = frequency ** -X (0 = plain CE)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (%(default)s)")
+    p.add_argument("--no-effort", dest="effort", action="store_false",
+                   help="skip the effort model (strokes and clicks per image)")
+    p.add_argument("--target-dice", type=float, default=d.target_dice,
+                   help="effort model: the simulated user stops at this Dice per class")
+    p.add_argument("--max-actions", type=int, default=d.max_actions,
+                   help="effort model: at most this many strokes and clicks per image")
+    p.add_argument("--no-effort-refine", dest="effort_refine", action="store_false",
+                   help="effort model: leave 'refine from my strokes' out of the user's tools")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from resunet_gui.cli.simulate_plots import effort_png, learning_curve_png
     from resunet_gui.engine.simulate import simulate
 
     cfg = SimConfig(time_per_image=args.time_per_image, steps_per_image=args.steps_per_image,
@@ -59,15 +70,24 @@ def run(args: argparse.Namespace) -> int:
                     eval_every=args.eval_every, max_test=args.max_test, crop=args.crop,
                     batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,
                     class_balance=args.class_balance,
-                    seed=args.seed)
+                    seed=args.seed, effort=args.effort, target_dice=args.target_dice,
+                    max_actions=args.max_actions, effort_refine=args.effort_refine)
 
     def show(r) -> None:
         test = "" if r.test_dice is None else f"  test Dice {r.test_dice:.3f}"
-        log.info("%3d %-12s %6.0f s  suggestion Dice %.3f  corrected %.3f  %s  step %d%s",
+        effort = ("" if r.effort_actions is None else
+                  f"  actions {r.effort_actions}/{r.brush_actions}/{r.scratch_actions}")
+        log.info("%3d %-12s %6.0f s  suggestion Dice %.3f  corrected %.3f  %s  step %d%s%s",
                  r.images_done, r.stem, r.elapsed_s, r.suggestion_dice, r.corrected_fraction,
-                 r.model_version, r.train_steps, test)
+                 r.model_version, r.train_steps, test, effort)
 
     rows = simulate(args.folder, args.out, cfg, progress=show)
+    budget = (f"{cfg.steps_per_image} training steps" if cfg.steps_per_image
+              else f"{cfg.time_per_image:g} s training")
+    title = f"{args.folder.name}: {budget} per image, {cfg.device}"
+    learning_curve_png(args.out / "learning_curve.png", rows, title)
+    if cfg.effort:
+        effort_png(args.out / "effort.png", rows, title)
     at = {r.images_done: r.test_dice for r in rows if r.test_dice is not None}
     summary = {"folder": str(args.folder), "images": len(rows),
                "seconds": rows[-1].elapsed_s if rows else 0,
@@ -76,5 +96,10 @@ def run(args: argparse.Namespace) -> int:
                is not None else None,
                "csv": str(args.out / "simulate.csv"),
                "png": str(args.out / "learning_curve.png")}
+    late = [r for r in rows if 16 <= r.images_done <= 20 and r.effort_actions is not None]
+    if late:
+        summary["median_actions_images_16_20"] = {
+            k: float(np.median([getattr(r, f"{k}_actions") for r in late]))
+            for k in ("effort", "brush", "scratch")}
     print(json.dumps(summary, indent=2))
     return 0

@@ -150,19 +150,6 @@ def done_stems(project) -> list[str]:
     return sorted(project.stems_with_status(ImageStatus.DONE))
 
 
-def split_check_set(project, stems: Sequence[str], every: int = 5) -> tuple[list[str], list[str]]:
-    """(train, check): split.csv's ``val`` images when any are done, else every 5th.
-
-    The 5th, 10th, ... done image is held out, so the first four all train.
-    """
-    stems = list(stems)
-    val = [s for s in stems if project.split_of(s) == "val"]
-    if val:
-        return [s for s in stems if s not in set(val)], val
-    check = [s for i, s in enumerate(stems) if i % every == every - 1]
-    return [s for s in stems if s not in set(check)], check
-
-
 def labelled_stems(project, split: str | None = None) -> list[str]:
     """Stems with a mask file (headless commands use existing masks, not done status)."""
     out = []

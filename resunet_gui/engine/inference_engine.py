@@ -27,7 +27,8 @@ class InferenceEngine:
                                 checkpoint=checkpoint, weights="none", device=device, seed=seed)
         self.version = version or setup.version or "random init"
         self.device = str(setup.device)
-        self.predictor = Predictor(setup.model.eval(), setup.normalization, device=setup.device,
+        self.model = setup.model.eval()
+        self.predictor = Predictor(self.model, setup.normalization, device=setup.device,
                                    tile=tile, amp=False)
         self.tiles = TileCache()
 
@@ -39,6 +40,13 @@ class InferenceEngine:
 
     def model_version(self) -> str | None:
         return self.version
+
+    def refine(self, image: np.ndarray, strokes: Any, should_cancel: Callable[[], bool]
+               ) -> Prediction:
+        from resunet_gui.engine.refine import refine_prediction
+
+        return refine_prediction(self.model, self.predictor.normalization, image,
+                                 strokes, "cpu", should_cancel)
 
     def notify_done(self, stems: list[str]) -> None:
         pass

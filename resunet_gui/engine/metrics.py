@@ -38,6 +38,8 @@ class SegmentationScores:
     # Foreground soft Dice from class probabilities (None when not measured): it moves
     # while the argmax does not, so it can tell two models apart that tie on ``score``
     soft_score: float | None = None
+    # ``score`` of each image alone, in order: keep-best compares two versions image by image
+    per_image: list[float] = field(default_factory=list)
 
     @property
     def mean_dice(self) -> float:
@@ -104,12 +106,15 @@ class ScoreAccumulator:
         self.images = 0
         self._soft = np.zeros((3, num_classes), dtype=np.float64)  # p*t, p, t per class
         self._soft_images = 0
+        self.per_image: list[float] = []
 
     def add(self, pred: np.ndarray, target: np.ndarray, probs: np.ndarray | None = None
             ) -> None:
         """``probs`` (KxHxW class probabilities), when given, feeds ``soft_score``."""
-        self.cm += confusion_matrix(pred, target, self.num_classes, self.ignore_index)
+        cm = confusion_matrix(pred, target, self.num_classes, self.ignore_index)
+        self.cm += cm
         self.images += 1
+        self.per_image.append(scores_from_confusion(cm, 1).score)
         if probs is None or probs.shape[0] != self.num_classes:
             return
         valid = target != self.ignore_index
@@ -122,6 +127,7 @@ class ScoreAccumulator:
 
     def result(self) -> SegmentationScores:
         out = scores_from_confusion(self.cm, self.images)
+        out.per_image = list(self.per_image)
         if self.images and self._soft_images == self.images:
             inter, psum, tsum = self._soft
             fg = [k for k in range(1 if self.num_classes > 1 else 0, self.num_classes)

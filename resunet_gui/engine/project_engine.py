@@ -19,11 +19,13 @@ import torch
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
 from resunet_gui.engine.bootstrap import bootstrap_model, num_classes_of
-from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample, split_check_set
+from resunet_gui.engine.check_set import CheckSetMembership
+from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
-from resunet_gui.engine.predictor import Predictor
+from resunet_gui.engine.predictor import Prediction, Predictor
 from resunet_gui.engine.preempt import attach_stop_points
+from resunet_gui.engine.refine import Strokes, refine_prediction
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.settings import TrainConfig
 from resunet_gui.engine.tile_cache import TileCache
@@ -56,6 +58,7 @@ class ProjectEngine:
         self.device = resolve_device(self.cfg.device)
         self.store = VersionStore(project.models_dir)
         self.keep = KeepBest(self.store)
+        self.membership = CheckSetMembership(Path(project.state_dir) / "check_set.json")
         self.num_classes = num_classes_of(project)
         choice = self.store.load_serving()
         # damaged versions / current.json never stop the service: shown by the GUI
@@ -112,6 +115,12 @@ class ProjectEngine:
     def model_version(self) -> str | None:
         return self.version
 
+    def refine(self, image: np.ndarray, strokes: Strokes, should_cancel: Callable[[], bool]
+               ) -> Prediction:
+        """Re-predict ``image`` from the user's strokes (see ``engine.refine``)."""
+        return refine_prediction(self.serving, self.normalization, image, strokes, self.device,
+                                 should_cancel)
+
     def can_train(self) -> bool:
         return self.trainer.dataset is not None
 
@@ -121,7 +130,7 @@ class ProjectEngine:
             self._samples.pop(s, None)
             self.data_warnings.pop(s, None)
         done = [s for s in done_stems(self.project) if self._load_sample(s)]
-        train, check = split_check_set(self.project, done)
+        train, check = self.membership.split(self.project, done)
         self.train_stems, self.check_stems = train, check
         key = (tuple(check), tuple(sorted(stems)) if set(stems) & set(check) else ())
         if key != self._check_key:

@@ -135,6 +135,20 @@ class ModelService:
             self._push(_Item(prio, next(self._seq), "suggest", rid, image_key, generation, image))
         return rid
 
+    def request_refine(self, image_key: str, image: ImageSource, strokes: Any,
+                       generation: int = 0) -> int:
+        """Re-predict the current image from the user's strokes (``engine.refine``).
+
+        Queued, answered (``on_result``) and superseded exactly like a current-image
+        suggestion: a newer current request makes it stale or cancels it.
+        """
+        with self._cv:  # an RLock: the worker cannot take the item before it is marked
+            rid = self.request_suggestion(image_key, image, generation)
+            for it in self._queue:
+                if it.request_id == rid:
+                    it.kind, it.source = "refine", (image, strokes)
+        return rid
+
     def request_batch(self, items: list[tuple[str, ImageSource]], generation: int = 0) -> int:
         """Suggestions for many images at low priority; progress via ``on_progress``."""
         with self._cv:
@@ -357,10 +371,12 @@ class ModelService:
                 self._emit(on_done, out)
             return
         try:
-            src = item.source
+            src, strokes = item.source if item.kind == "refine" else (item.source, None)
             image = src() if callable(src) else src
-            pred = self._engine().predict(image, lambda: item.cancelled or self._stop,
-                                       **self._tile_options(item))
+            engine = self._engine()
+            cancel = lambda: item.cancelled or self._stop  # noqa: E731
+            pred = (engine.refine(image, strokes, cancel) if item.kind == "refine"
+                    else engine.predict(image, cancel, **self._tile_options(item)))
         except Exception as exc:  # noqa: BLE001
             if not item.cancelled:
                 log.debug("suggestion failed", exc_info=True)

@@ -61,3 +61,7 @@ class SimConfig:
     ema_decay: float = TrainConfig.ema_decay
     class_balance: float = TrainConfig.class_balance
     seed: int = TrainConfig.seed
+    effort: bool = True  # run the effort model (engine/effort.py) on every suggestion
+    target_dice: float = 0.90  # the simulated user stops at this Dice per foreground class
+    max_actions: int = 100  # ... or after this many strokes and clicks
+    effort_refine: bool = True  # "refine from my strokes" is in the simulated user's tools

@@ -9,6 +9,7 @@ The source folder is never written: the simulated project lives under ``out/work
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import shutil
 import threading
@@ -23,8 +24,10 @@ from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.imageio import read_image, read_mask
 from resunet_gui.core.project import Project
 from resunet_gui.core.types import ImageStatus
+from resunet_gui.engine.effort import EffortConfig, EffortResult, effort_for_image
 from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
 from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine, num_classes_of
+from resunet_gui.engine.refine import Strokes
 from resunet_gui.engine.service import ModelService, SuggestionResult
 from resunet_gui.engine.settings import SimConfig, TrainConfig
 
@@ -42,7 +45,39 @@ class SimRow:
     train_steps: int
     test_dice: float | None = None
     test_iou: float | None = None
+    # effort model (engine/effort.py): suggestion with all tools, brush only, from scratch
+    effort_actions: int | None = None
+    effort_strokes: int | None = None
+    effort_fills: int | None = None
+    effort_clicks: int | None = None
+    effort_refines: int | None = None
+    effort_pixels: int | None = None
+    effort_seconds: float | None = None
+    effort_final_dice: float | None = None
+    brush_actions: int | None = None
+    brush_seconds: float | None = None
+    scratch_actions: int | None = None
+    scratch_seconds: float | None = None
+    effort_reached: bool | None = None
+    brush_reached: bool | None = None
+    scratch_reached: bool | None = None
     extra: dict = field(default_factory=dict)
+
+    def add_effort(self, results: dict[str, EffortResult], cap: int) -> None:
+        """``*_actions`` count what reaching the target took, ``cap`` when it was not reached
+        (``*_reached`` says which); the per-type counts are what was done."""
+        e, b, s = results["effort"], results["brush"], results["scratch"]
+        self.effort_actions, self.effort_pixels = e.effective(cap), e.pixels
+        self.effort_reached, self.brush_reached, self.scratch_reached = (
+            e.reached, b.reached, s.reached)
+        self.effort_strokes, self.effort_fills, self.effort_clicks, self.effort_refines = (
+            e.actions["stroke"], e.actions["fill"], e.actions["click"], e.actions["refine"])
+        self.effort_seconds, self.effort_final_dice = e.seconds, e.dice[-1]
+        self.brush_actions, self.brush_seconds = b.effective(cap), b.seconds
+        self.scratch_actions, self.scratch_seconds = s.effective(cap), s.seconds
+        self.extra["effort"] = {k: {"actions": r.actions, "pixels": r.pixels,
+                                    "seconds": r.seconds, "dice": r.dice}
+                                for k, r in results.items()}
 
 
 def _stems(project: Project, split: str) -> list[str]:
@@ -146,6 +181,15 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
             res = w.wait(svc.request_suggestion(stem, image, generation=i))
             row = SimRow(i, stem, 0.0, _fg_dice(res.mask, truth, k),
                          corrected_fraction(res.mask, truth), res.model_version or "init", 0)
+            if cfg.effort:
+                def refine(labels, painted, stem=stem, image=image, i=i):  # noqa: ANN001, ANN202
+                    rid = svc.request_refine(stem, image, Strokes(labels, painted), i)
+                    return w.wait(rid).mask  # the real path: the service, like the GUI
+
+                row.add_effort(effort_for_image(
+                    res.mask, res.prediction.probs, truth, k,
+                    EffortConfig(target_dice=cfg.target_dice, max_actions=cfg.max_actions),
+                    refine if cfg.effort_refine else None), cfg.max_actions)
             project.save_mask(stem, truth)
             project.set_status(stem, ImageStatus.DONE, model_version=res.model_version,
                                corrected_fraction=row.corrected_fraction)
@@ -167,19 +211,26 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
             st = w.status
             row.train_steps = st.step if st is not None else 0
             row.elapsed_s = round(time.monotonic() - t0, 1)
-            row.extra = {"message": getattr(st, "message", "")}
+            row.extra["message"] = getattr(st, "message", "")
             rows.append(row)
+            write_csv(out / "simulate.csv", rows)  # a long run keeps what it measured so far
             if progress:
                 progress(row)
     finally:
         svc.shutdown(60)
         project.close()
     write_csv(out / "simulate.csv", rows)
-    budget = (f"{cfg.steps_per_image} training steps" if cfg.steps_per_image
-              else f"{cfg.time_per_image:g} s training")
-    learning_curve_png(out / "learning_curve.png", rows,
-                       title=f"{folder.name}: {budget} per image, {cfg.device}")
+    if cfg.effort:
+        write_effort_traces(out / "effort.jsonl", rows)
     return rows
+
+
+def write_effort_traces(path: Path, rows: list[SimRow]) -> None:
+    """One JSON line per image: actions by type, pixels, seconds, Dice after each action."""
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps({"images_done": r.images_done, "stem": r.stem,
+                                 **r.extra.get("effort", {})}) + "\n")
 
 
 def write_csv(path: Path, rows: list[SimRow]) -> None:
@@ -192,47 +243,3 @@ def write_csv(path: Path, rows: list[SimRow]) -> None:
             d = asdict(r)
             wr.writerow(["" if d[c] is None else (round(d[c], 4) if isinstance(d[c], float)
                                                    else d[c]) for c in cols])
-
-
-_COLORS = {"test_dice": (200, 80, 20), "suggestion_dice": (40, 160, 40),
-           "corrected_fraction": (30, 30, 220)}
-
-
-def learning_curve_png(path: Path, rows: list[SimRow], title: str = "") -> None:
-    """Lines of test Dice, suggestion Dice and corrected fraction vs images done (cv2)."""
-    import cv2
-
-    w, h, left, right, top, bottom = 900, 560, 70, 230, 50, 60
-    img = np.full((h, w, 3), 255, np.uint8)
-    pw, ph = w - left - right, h - top - bottom
-    n = max(1, max((r.images_done for r in rows), default=1))
-    font = cv2.FONT_HERSHEY_SIMPLEX
-
-    def xy(x: float, y: float) -> tuple[int, int]:
-        return (int(left + pw * (x / n)), int(top + ph * (1.0 - y)))
-
-    for t in np.linspace(0, 1, 6):
-        cv2.line(img, xy(0, t), xy(n, t), (225, 225, 225), 1)
-        cv2.putText(img, f"{t:.1f}", (left - 45, xy(0, t)[1] + 5), font, 0.45, (0, 0, 0), 1)
-    step = max(1, n // 10)
-    for i in range(0, n + 1, step):
-        cv2.line(img, xy(i, 0), (xy(i, 0)[0], xy(i, 0)[1] + 5), (0, 0, 0), 1)
-        cv2.putText(img, str(i), (xy(i, 0)[0] - 6, h - bottom + 22), font, 0.45, (0, 0, 0), 1)
-    cv2.rectangle(img, (left, top), (left + pw, top + ph), (0, 0, 0), 1)
-    cv2.putText(img, "images corrected", (left + pw // 2 - 70, h - 15), font, 0.55, (0, 0, 0), 1)
-    cv2.putText(img, title, (left, 30), font, 0.55, (0, 0, 0), 1)
-    for j, (key, color) in enumerate(_COLORS.items()):
-        pts = [xy(r.images_done, float(getattr(r, key))) for r in rows
-               if getattr(r, key) is not None]
-        if len(pts) > 1:
-            cv2.polylines(img, [np.array(pts, np.int32)], False, color, 2, cv2.LINE_AA)
-        for p in pts:
-            cv2.circle(img, p, 3, color, -1, cv2.LINE_AA)
-        ly = top + 20 + 25 * j
-        cv2.line(img, (w - right + 15, ly), (w - right + 45, ly), color, 2)
-        cv2.putText(img, key.replace("_", " "), (w - right + 52, ly + 5), font, 0.5, (0, 0, 0), 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(".png", img)
-    if not ok:
-        raise ResunetError(f"could not encode {path.name}")
-    path.write_bytes(buf.tobytes())

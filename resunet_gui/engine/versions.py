@@ -72,8 +72,10 @@ class VersionInfo:
                  if self.scored_on == "check" else
                  f"its {self.train_images} training images (no check image yet)")
         line = f"Model {self.name}: Dice {self.score:.2f} on {where}"
-        if previous is not None:
+        if previous is not None and self.score >= previous:
             line += f", up from {previous:.2f}"
+        elif previous is not None:
+            line += f" (was {previous:.2f}: within the check set's noise)"
         return line
 
 
@@ -242,15 +244,31 @@ class Decision:
 class KeepBest:
     """Compares a candidate with the current version on the same check set.
 
+    A check set of a few images is noisy (one image can swing the pooled Dice by 0.1), so
+    with per-image scores for both versions the rule is a paired comparison: with fewer
+    than ``min_paired`` check images the candidate (the trainer's weight average, trained
+    on more data) is served unless its pooled Dice is lower by more than
+    ``small_set_margin`` (0.05, the swing of one check image); from then on it is kept
+    unless it is worse than the
+    current version by more than one standard error of the per-image differences
+    (mean(d) < -sd(d) / sqrt(n), d = candidate - current per check image). Measured noise,
+    not a fixed margin, decides, and a newer model is the default: the old rule rejected
+    better models by the noise of 1-4 check images and kept one version for many images.
+    Without per-image scores the pooled score must improve, as before.
+
     The current version's score is cached per check set and recomputed when the check
     set changes (more done images), so both sides are always measured on the same images.
     A tie on Dice (typically both 0 on a check image unlike anything trained on yet) is
     broken by soft Dice; without that, the first version would be kept forever there.
     """
 
-    def __init__(self, store: VersionStore, min_delta: float = 0.0) -> None:
+    def __init__(self, store: VersionStore, min_delta: float = 0.0, min_paired: int = 4,
+                 small_set_margin: float = 0.05) -> None:
         self.store = store
+        self.small_set_margin = small_set_margin
         self.min_delta = min_delta
+        self.min_paired = min_paired
+        self._current_per_image: list[float] = []
         self._current_key: tuple | None = None
         self._current_score: float | None = None
         self._current_soft: float | None = None
@@ -269,12 +287,20 @@ class KeepBest:
             measured = score_current()
             if isinstance(measured, SegmentationScores):
                 self._current_score, self._current_soft = measured.score, measured.soft_score
+                self._current_per_image = list(measured.per_image)
             else:
                 self._current_score, self._current_soft = float(measured), None
+                self._current_per_image = []
             self._current_key = key
         return self._current_score
 
     def _better(self, cand: SegmentationScores, cur: float) -> bool:
+        paired = self._current_per_image
+        if cand.per_image and len(cand.per_image) == len(paired):
+            if len(paired) < self.min_paired:
+                return cand.score >= cur - self.small_set_margin
+            d = np.asarray(cand.per_image) - np.asarray(paired)
+            return bool(d.mean() >= -d.std(ddof=1) / np.sqrt(d.size))
         if cand.score > cur + self.min_delta:
             return True
         return (cand.score == cur and cand.soft_score is not None
@@ -288,6 +314,7 @@ class KeepBest:
             info = save()
             self.store.set_current(info.name)
             self._current_score, self._current_soft = candidate.score, candidate.soft_score
+            self._current_per_image = list(candidate.per_image)
             msg = info.status_line(cur)
             self.log.append({"version": info.name, "score": candidate.score, "previous": cur,
                              "accepted": True})
@@ -302,5 +329,6 @@ class KeepBest:
         """The user made ``info`` current (rollback/import): compare against it from now."""
         self._current_score = info.score if info.score is not None else None
         self._current_soft = None
+        self._current_per_image = []
         if info.score is None:
             self._current_key = None

@@ -12,8 +12,10 @@ from resunet_gui.qt.shortcuts import SHORTCUTS
 from resunet_gui.qt.tool_controller import Tool
 
 TOOLBAR = ("open", "prev", "next", None, "brush", "eraser", "fill", "polygon", "lasso", "pick",
-           None,
-           "undo", "redo", None, "suggest", "accept", "done_next", None, "fit", "help")
+           "fix", "refine", None, "undo", "redo", None, "suggest", "refresh_suggestion", "accept",
+           "done_next", None, "fit", "help")
+
+TOOL_TEXT = {"fix": "Click to fix"}
 
 
 def install_actions(w: Any) -> dict[str, QAction]:
@@ -40,8 +42,8 @@ def install_actions(w: Any) -> dict[str, QAction]:
     a("slice_prev", "Previous slice", lambda: w.stack_slider.step(-1))
     a("slice_next", "Next slice", lambda: w.stack_slider.step(1))
     for tool in Tool:
-        a(tool.value, tool.value.capitalize(), lambda _=False, t=tool: w.tools.set_tool(t),
-          checkable=True)
+        a(tool.value, TOOL_TEXT.get(tool.value, tool.value.capitalize()),
+          lambda _=False, t=tool: w.tools.set_tool(t), checkable=True)
     a("smaller", "Smaller brush", lambda: w.tools.grow(-1))
     a("bigger", "Bigger brush", lambda: w.tools.grow(1))
     a("undo", "Undo", w.undo)
@@ -56,6 +58,9 @@ def install_actions(w: Any) -> dict[str, QAction]:
     a("fit", "Fit", w.canvas.fit)
     a("actual", "1:1", w.canvas.actual_size)
     a("help", "Shortcuts", w.show_help)
+    a("refine", "Refine from my strokes", lambda: w.region_tools.refine())
+    a("refresh_suggestion", "Newer model: refresh suggestion",
+      lambda: w.newest_model.refresh_current()).setVisible(False)
     for key in "123456789":
         act = QAction(w)
         act.setShortcut(QKeySequence(key))

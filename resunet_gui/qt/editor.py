@@ -33,6 +33,7 @@ class Suggestion:
     uncertainty: float | None
     entropy: np.ndarray | None
     model_version: str | None = None
+    probs: np.ndarray | None = None  # K x H x W (float16) for click to fix
 
 
 class Editor(QObject):

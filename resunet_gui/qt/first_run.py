@@ -62,13 +62,13 @@ class FirstRunGuide(QObject):
             self.banner.setText(guide_text(done))
 
     def set_active(self, on: bool) -> None:
-        was = self.active
+        held = self.suggestions.hold_automatic  # also while waiting for the engine's answer
         self.active = on
         self.suggestions.hold_automatic = on
         self.banner.setText(guide_text(self._done))
         self.banner.setVisible(on)
         self._place()
-        if was and not on:
+        if held and not on:
             self.suggestions.request_current()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802

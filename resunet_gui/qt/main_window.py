@@ -36,10 +36,12 @@ from resunet_gui.qt.image_list import STEM_ROLE, ImageFilterModel, ImageListMode
 from resunet_gui.qt.layers import label_color_table, suggestion_color_table
 from resunet_gui.qt.model_panel import ModelPanel
 from resunet_gui.qt.navigation import next_not_done
+from resunet_gui.qt.newest_model import NewestModel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
 from resunet_gui.qt.read_only_banner import NoticeBanner, ReadOnlyGuard, banners_above
 from resunet_gui.qt.recovery_dialog import open_with_recovery
+from resunet_gui.qt.region_tools import RegionTools
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.suggestions = SuggestionController(self.editor, self.images, self.suggest_panel, self)
         self.suggestions.canvas = self.canvas
         self.first_run = FirstRunGuide(self.canvas, self.suggestions, self)
+        self.region_tools = RegionTools(self)
         self.bridge: ServiceBridge | None = None
         self._engine_factory_for: Callable[[Any], Callable[[], Any]] | None = None
         self._build_docks()
@@ -89,6 +92,7 @@ class MainWindow(QMainWindow):
         self.actions_by_name["brush"].setChecked(True)
         self.canvas.set_brush_cursor_visible(True)  # the brush is the tool at start
         self._build_status_bar()
+        self.newest_model = NewestModel(self)
         self._connect()
         self._apply_prefs()
 
@@ -205,6 +209,8 @@ class MainWindow(QMainWindow):
         bridge.engineFailed.connect(lambda msg: self.statusBar().showMessage(msg, 10000))
         self.suggestions.failed.connect(lambda msg: self.statusBar().showMessage(msg, 8000))
         self.tools.interacting.connect(bridge.set_interactive)
+        self.region_tools.attach(bridge)
+        self.newest_model.attach(bridge)
 
     # ---- project / navigation ----------------------------------------------------------
     def choose_folder(self) -> None:

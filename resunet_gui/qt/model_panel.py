@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from resunet_gui.engine.check_set import KEEP_BEST_HELP
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.version_text import (
     IN_USE,
@@ -69,6 +70,8 @@ class ModelPanel(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setToolTip(KEEP_BEST_HELP)  # how versions are chosen (engine/check_set.py)
+        self.table.setWhatsThis(KEEP_BEST_HELP)
         self.rollback_btn = QPushButton("Use this version")
         self.export_btn = QPushButton("Export...")
         self.load_btn = QPushButton("Load checkpoint...")

@@ -29,6 +29,12 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("lasso", ("L",), "Lasso (drag around an area to fill it with the class; "
              "Shift+drag or right button erases)"),
     Shortcut("pick", ("I",), "Pick class (eyedropper: click a labelled pixel)"),
+    Shortcut("fix", ("C",), "Click to fix: click a wrong blob to remove it, or a missed "
+             "object to fill it with the current class (bounded by the model's probabilities; "
+             "never changes what you painted)"),
+    Shortcut("refine", ("R",), "Refine this image from my strokes: the model re-predicts "
+             "everything you did not paint"),
+    Shortcut("refresh_suggestion", ("Shift+S",), "Newer model: refresh the suggestion"),
     Shortcut("smaller", ("[",), "Smaller brush (also Ctrl+wheel)"),
     Shortcut("bigger", ("]",), "Bigger brush (also Ctrl+wheel)"),
     Shortcut("undo", ("Ctrl+Z",), "Undo"),

@@ -7,6 +7,7 @@ the GUI thread never converts or decodes for the model.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,9 @@ class SuggestionController(QObject):
         self._show_uncertainty = False
         self._project: Any = None
         self._uncertainty_view: np.ndarray | None = None
+        self._rescore_id: int | None = None
+        # set by qt/newest_model.py: results from a version no longer served are dropped
+        self.accepts_version: Callable[[str | None], bool] = lambda _version: True
         panel.suggestRequested.connect(lambda: self.request_current(force=True))
         panel.suggestAllRequested.connect(self.suggest_all)
         self.tiles = TileProgress(panel)
@@ -111,6 +115,18 @@ class SuggestionController(QObject):
         self._current_stem = ed.stem
         self.panel.set_busy(True)
         return self._current_id
+
+    def prefetch_next(self) -> None:
+        self._prefetch_next()
+
+    def rescore(self, stems: list[str]) -> None:
+        """Recompute the list's uncertainty of ``stems`` at batch priority (not cached)."""
+        ed = self.editor
+        if self.bridge is None or ed.project is None or not stems:
+            return
+        self.bridge.cancel(self._rescore_id)
+        items = [(s, _loader(ed.project.image_path(s))) for s in stems]
+        self._rescore_id = self.bridge.request_batch(items, self.generation)
 
     def _prefetch_next(self) -> None:
         ed = self.editor
@@ -174,13 +190,21 @@ class SuggestionController(QObject):
     # ---- results -----------------------------------------------------------------------
     def _result(self, result: Any) -> None:
         pred = result.prediction
+        if result.batch_id is not None and result.batch_id == self._rescore_id:
+            self.images.set_uncertainty(result.image_key, float(pred.uncertainty))
+            return
+        probs = getattr(pred, "probs", None)
         sugg = Suggestion(result.image_key, pred.mask, float(pred.uncertainty),
-                          getattr(pred, "entropy", None), result.model_version)
+                          getattr(pred, "entropy", None), result.model_version,
+                          None if probs is None else probs.astype(np.float16))
         if result.request_id == self._current_id or (
                 result.priority == 0 and result.image_key == self._current_stem):
             self._current_id = self._current_stem = None
             self.panel.set_busy(False)
             self.tiles.finish()
+        if not self.accepts_version(result.model_version):
+            self.resultDropped.emit(sugg.stem)
+            return
         self.images.set_uncertainty(sugg.stem, sugg.uncertainty, sugg.model_version)
         current = sugg.stem == self.editor.stem and result.generation >= self.generation - (
             0 if result.priority == 0 else 1)

@@ -5,6 +5,7 @@ notifies listeners); this class only knows which tool is active and where the mo
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -22,6 +23,7 @@ class Tool(str, Enum):
     POLYGON = "polygon"
     LASSO = "lasso"
     PICK = "pick"  # eyedropper: the class under the cursor becomes the current class
+    FIX = "fix"  # click to fix (annotation/region_fix.py), probabilities from region_tools
 
 
 class ToolController(QObject):
@@ -51,6 +53,7 @@ class ToolController(QObject):
         self._last: tuple[float, float] | None = None
         self._stroke_value: int | None = None
         self._points: list[QPointF] = []
+        self.fix_probs: Callable[[], Any] = lambda: None  # set by qt/region_tools.py
 
     # ---- state -----------------------------------------------------------------------
     def set_document(self, document: Any) -> None:
@@ -105,6 +108,11 @@ class ToolController(QObject):
             self._paint_to(self._last)
         elif self.tool == Tool.FILL and left:
             self._commit(self.document.fill((int(pos.x()), int(pos.y())), self.value))
+        elif self.tool == Tool.FIX and left:
+            probs = self.fix_probs()
+            if probs is not None:
+                self._commit(self.document.fix_region((int(pos.x()), int(pos.y())),
+                                                      self.value, probs))
         elif self.tool == Tool.POLYGON and left:
             if len(self._points) >= 3 and _near(pos, self._points[0], 6):
                 self.finish_polygon()

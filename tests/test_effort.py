@@ -1,0 +1,77 @@
+"""The effort model on a synthetic image: the simulated user's strokes and clicks."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from resunet_gui.engine.effort import EffortConfig, effort_for_image
+
+
+def _object(mask: np.ndarray, centre: tuple[int, int]) -> None:
+    """A round body with a thin curved tail: wide and narrow parts, like real objects."""
+    cv2.circle(mask, centre, 10, 1, -1)
+    cv2.ellipse(mask, centre, (22, 16), 0, 0, 180, 1, 3)
+
+
+def _scene():
+    """Six objects; the model finds three, half sees two, misses one, adds two false blobs."""
+    truth = np.zeros((160, 160), np.uint8)
+    centres = [(30, 25), (80, 25), (130, 25), (30, 80), (80, 80), (130, 80)]
+    for c in centres:
+        _object(truth, c)
+    fg = np.where(truth == 1, 0.9, 0.05).astype(np.float32)
+    for c in centres[3:]:
+        part = np.zeros_like(truth)
+        _object(part, c)
+        fg[part == 1] = 0.3  # missed, but the model half saw them
+    cv2.circle(fg, (40, 135), 8, 0.8, -1)  # false blobs
+    cv2.circle(fg, (110, 135), 8, 0.8, -1)
+    probs = np.stack([1 - fg, fg])
+    return truth, probs, (fg > 0.5).astype(np.uint8)
+
+
+def test_a_near_correct_suggestion_needs_fewer_actions_than_from_scratch():
+    truth, probs, sugg = _scene()
+    res = effort_for_image(sugg, probs, truth, 2)
+    assert all(r.reached for r in res.values())
+    assert res["effort"].total < res["scratch"].total
+    assert res["brush"].total < res["scratch"].total
+    assert res["scratch"].dice[0] == 0.0 and res["effort"].dice[-1] >= 0.9
+
+
+def test_region_tools_take_fewer_actions_than_the_brush_alone():
+    truth, probs, sugg = _scene()
+    res = effort_for_image(sugg, probs, truth, 2)
+    assert res["effort"].actions["click"] >= 2
+    assert res["effort"].total < res["brush"].total
+    assert res["effort"].seconds < res["brush"].seconds
+    assert res["brush"].actions["click"] == res["brush"].actions["fill"] == 0
+
+
+def test_the_action_cap_stops_a_hopeless_image():
+    truth, probs, sugg = _scene()
+    res = effort_for_image(sugg, probs, truth, 2, EffortConfig(max_actions=1))
+    assert res["scratch"].total == 1 and not res["scratch"].reached
+    assert len(res["scratch"].dice) == 2  # before and after the one action
+
+
+def test_refine_is_in_the_action_set_and_counts_only_when_it_helps():
+    truth, probs, sugg = _scene()
+    calls = []
+
+    def perfect_refine(labels, painted):  # a model that learned everything from the strokes
+        calls.append(int(painted.sum()))
+        return truth.copy()
+
+    res = effort_for_image(sugg, probs, truth, 2, EffortConfig(refine_every=1),
+                           refine=perfect_refine)
+    assert calls and all(n > 0 for n in calls)  # only ever asked with strokes painted
+    assert res["effort"].actions["refine"] == 1 and res["effort"].reached
+    assert res["brush"].actions["refine"] == res["scratch"].actions["refine"] == 0
+
+    def useless_refine(labels, painted):
+        return np.zeros_like(labels)
+
+    res = effort_for_image(sugg, probs, truth, 2, EffortConfig(refine_every=1),
+                           refine=useless_refine)
+    assert res["effort"].actions["refine"] == 0 and res["effort"].reached
