@@ -28,7 +28,8 @@ def add_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--effort-checkpoint", type=Path, help="model version to time/score")
     group.add_argument("--effort-folder", type=Path,
                        help="labelled folder: also measure what refine gains in Dice")
-    group.add_argument("--effort-repeats", type=int, default=5)
+    group.add_argument("--effort-repeats", type=int, default=5,
+                       help="repeats per figure; the median is printed (%(default)s)")
 
 
 def _median_ms(fn: Any, repeats: int) -> dict[str, float]:
