@@ -85,7 +85,6 @@ class ProjectEngine:
         self.last_loss: float | None = None
         self.last_check_dice: float | None = None
         self.message = "; ".join([*self.warnings[-1:], self.weights_message])
-        self.history: list[dict] = []  # loss / Dice points for the live plot
 
     def _install(self, model: ResUNet, normalization: Normalization,
                  dataset: CropDataset | None = None, step: int = 0) -> None:
@@ -176,7 +175,6 @@ class ProjectEngine:
         self._steps_since_eval += report.steps
         if report.message:
             self.message = report.message
-        self.history.append({"step": report.step, "loss": report.loss})
         if self._steps_since_eval >= max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch()):
             self._steps_since_eval = 0
             self._evaluation = self._evaluate_in_pieces()
@@ -229,8 +227,6 @@ class ProjectEngine:
         yield
         cand = yield from self._score_in_pieces(self.scorer)
         self.last_check_dice = cand.score
-        if self.history:
-            self.history[-1]["dice"] = cand.score
         key = self._check_key
         current: float | SegmentationScores | None = self.keep.cached_score(key)
         if current is None:

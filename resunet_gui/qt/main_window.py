@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -52,7 +52,6 @@ from resunet_gui.qt.window_level import WindowLevelDrag, pixel_text, render
 class MainWindow(QMainWindow):
     """Top-level window. ``bridge`` may be attached later (the model loads behind the window)."""
 
-    imageShown = Signal(str)
 
     def __init__(self, prefs: Preferences | None = None) -> None:
         super().__init__()
@@ -309,8 +308,7 @@ class MainWindow(QMainWindow):
 
     def show_stem(self, stem: str) -> None:
         self.tools.set_document(None)
-        if self.editor.show(stem):
-            self.imageShown.emit(stem)
+        self.editor.show(stem)
 
     def step(self, delta: int) -> None:
         rows = self.filter.rowCount()

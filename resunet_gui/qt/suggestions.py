@@ -58,7 +58,6 @@ class SuggestionController(QObject):
         self._prefetch_id: int | None = None
         self._batch_id: int | None = None
         self._show_uncertainty = False
-        self._project: Any = None
         self._uncertainty_view: np.ndarray | None = None
         panel.suggestRequested.connect(lambda: self.request_current(force=True))
         panel.suggestAllRequested.connect(self.suggest_all)
@@ -80,7 +79,6 @@ class SuggestionController(QObject):
 
     # ---- events from the window ------------------------------------------------------
     def project_opened(self, project: Any) -> None:
-        self._project = project
         self._current_id = self._prefetch_id = self._batch_id = None
 
     def image_shown(self, stem: str) -> None:
