@@ -10,7 +10,7 @@ import copy
 import logging
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
 from resunet_gui.engine.predictor import Predictor
 from resunet_gui.engine.preempt import attach_stop_points
 from resunet_gui.engine.service import TrainingStatus
-from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.settings import EngineConfig
 from resunet_gui.engine.tile_cache import TileCache
 from resunet_gui.engine.trainer import Trainer, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
@@ -33,17 +33,6 @@ from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EngineConfig:
-    device: str = "auto"
-    weights: str = "imagenet"  # "imagenet" (from the cache only), "none", or a file path
-    mode: str | None = None  # None: decoder if the encoder is pretrained, else all
-    train: TrainConfig = field(default_factory=TrainConfig)
-    min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
-    tile: int = 1024
-    seed: int = 0
 
 
 class ProjectEngine:
@@ -71,7 +60,8 @@ class ProjectEngine:
         self.weights_message = (f"continuing from saved model {choice.name}"
                                 if loaded is not None else setup.init)
         self.mode_reason = setup.mode_reason
-        self.cfg.train.mode = setup.mode
+        # the engine's own copy: the caller's config is never changed
+        self.cfg = replace(self.cfg, train=replace(self.cfg.train, mode=setup.mode))
         self.stop = threading.Event()  # set by interrupt(): running work ends at its next block
         self.tiles = TileCache()  # finished tiles of cancelled suggestions, per image + version
         self._install(setup.model, self.normalization)
