@@ -404,6 +404,13 @@ class MainWindow(QMainWindow):
         self.about_box = about_box(self)
         self.about_box.open()
 
+    def show_preferences(self) -> None:
+        """Device and weights for the model of the next folder opened (QSettings)."""
+        from resunet_gui.qt.preferences_dialog import PreferencesDialog
+
+        self.preferences_dialog = PreferencesDialog(self.prefs, self)
+        self.preferences_dialog.open()
+
     def save_now(self) -> bool:
         """Ctrl+S: write the current mask now and say so (autosave runs anyway)."""
         if self.editor.session is None:
