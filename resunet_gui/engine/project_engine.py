@@ -18,7 +18,7 @@ import torch
 
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
-from resunet_gui.engine.bootstrap import bootstrap_model, num_classes_of
+from resunet_gui.engine.bootstrap import bootstrap_model, class_dicts, num_classes_of
 from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample, split_check_set
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.metrics import ScoreAccumulator, SegmentationScores
@@ -251,9 +251,7 @@ class ProjectEngine:
         if scores is not None:
             training["metrics"] = scores.to_dict(names if len(names) == self.num_classes
                                                  else None)
-        classes = [{"id": i, "name": str(i), "color": [0, 0, 0]} for i in range(self.num_classes)]
-        for c in self.project.classes:
-            classes[c.id] = {"id": c.id, "name": c.name, "color": list(c.color)}
+        classes = class_dicts(self.project.classes, self.num_classes)
         return CheckpointMeta(classes=classes, normalization=self.normalization,
                               in_channels=self.trainer.model.in_channels,
                               num_classes=self.num_classes, parent_version=self.version,
