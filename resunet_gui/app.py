@@ -5,6 +5,7 @@ for ``import torch``) after the window is on screen, so start-up feels like a li
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from resunet_gui.engine.settings import EngineConfig
 from resunet_gui.qt.main_window import MainWindow
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.settings import Preferences
@@ -20,13 +22,17 @@ EngineFactoryFor = Callable[[Any], Callable[[], Any]]
 log = logging.getLogger(__name__)
 
 
-def default_engine_factory(project: Any) -> Callable[[], Any]:
-    """Engine for ``project`` built lazily on the model service's worker thread."""
+def default_engine_factory(project: Any, prefs: Preferences | None = None
+                           ) -> Callable[[], Any]:
+    """Engine for ``project`` built lazily on the model service's worker thread, with the
+    device and weights chosen in Preferences (read now: a change applies to the next folder)."""
+    config = EngineConfig() if prefs is None else EngineConfig(device=prefs.device,
+                                                               weights=prefs.weights)
 
     def build() -> Any:
         from resunet_gui.engine.project_engine import ProjectEngine  # imports torch
 
-        return ProjectEngine(project)
+        return ProjectEngine(project, config)
 
     return build
 
@@ -40,6 +46,8 @@ def build_window(prefs: Preferences | None = None,
     pass None for a window with no model (suggestions disabled).
     """
     window = MainWindow(prefs)
+    if engine_factory_for is default_engine_factory:
+        engine_factory_for = functools.partial(default_engine_factory, prefs=window.prefs)
     if engine_factory_for is not None:
         bridge = ServiceBridge(window)
         window.attach_bridge(bridge, engine_factory_for)

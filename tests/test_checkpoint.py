@@ -144,3 +144,11 @@ def test_invalid_sidecar_json_is_reported(tmp_path, trained_like_model):
     sidecar_path(path).write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         load_checkpoint(path)
+
+
+def test_class_spec_has_one_json_form_with_the_key_only_on_request():
+    from resunet_gui.core.types import ClassSpec
+
+    spec = ClassSpec(2, "cell", (1, 2, 3), key="c")
+    assert spec.to_dict() == {"id": 2, "name": "cell", "color": [1, 2, 3]}
+    assert spec.to_dict(with_key=True) == {"id": 2, "name": "cell", "color": [1, 2, 3], "key": "c"}

@@ -21,7 +21,7 @@ from resunet_gui.core.imageio import read_mask
 from resunet_gui.core.project import Project
 from resunet_gui.core.types import ClassSpec
 from resunet_gui.export import ExportOptions, export_images, export_project
-from resunet_gui.export.registry import SourceImage
+from resunet_gui.export.pipeline import SourceImage
 
 FORMATS = ("png", "coco", "yolo", "voc", "nifti", "labelme")
 

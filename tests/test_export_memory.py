@@ -10,7 +10,7 @@ import numpy as np
 from resunet_gui.cli import main
 from resunet_gui.core.types import ClassSpec
 from resunet_gui.export import ExportOptions, export_images
-from resunet_gui.export.registry import SourceImage
+from resunet_gui.export.pipeline import SourceImage
 
 CLASSES = [ClassSpec(0, "background", (0, 0, 0)), ClassSpec(1, "a", (255, 0, 0)),
            ClassSpec(2, "b", (0, 255, 0))]

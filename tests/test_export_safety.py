@@ -17,7 +17,7 @@ from resunet_gui.core.project import Project
 from resunet_gui.core.types import ClassSpec
 from resunet_gui.export import ExportCancelled, ExportOptions, export_images, export_project
 from resunet_gui.export.manifest import verify_manifest
-from resunet_gui.export.registry import SourceImage
+from resunet_gui.export.pipeline import SourceImage
 
 ALL = ExportOptions(include="all")
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from test_export_formats import make_dataset
 
-import resunet_gui.export.registry as registry
+import resunet_gui.export.pipeline as pipeline
 from resunet_gui.app import build_window
 from resunet_gui.qt.settings import Preferences
 
@@ -160,7 +160,7 @@ def _pipeline_error(src, out):
 
 def test_cancel_stops_a_running_export_and_writes_nothing(window, qtbot, tmp_path, monkeypatch):
     src, out = _project(tmp_path), tmp_path / "exported"
-    gate, real = threading.Event(), registry.export_project
+    gate, real = threading.Event(), pipeline.export_project
 
     def slow_export(*args, progress=None, **kwargs):
         def held(done, total):
@@ -168,7 +168,7 @@ def test_cancel_stops_a_running_export_and_writes_nothing(window, qtbot, tmp_pat
             gate.wait(10)  # the first image is written; the rest waits for the test
         return real(*args, progress=held, **kwargs)
 
-    monkeypatch.setattr(registry, "export_project", slow_export)
+    monkeypatch.setattr(pipeline, "export_project", slow_export)
     dialog = _dialog(window, qtbot, src, out)
     qtbot.mouseClick(dialog.start_btn, LEFT)
     qtbot.waitUntil(lambda: dialog.bar.value() >= 1, timeout=10_000)

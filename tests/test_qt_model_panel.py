@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from resunet_gui.engine.service import TrainingStatus
 from resunet_gui.engine.versions import VersionInfo
@@ -114,3 +115,25 @@ def test_training_status_feeds_the_live_plot_and_says_why(panel):
     w.on_model_changed(VersionInfo("v004", Path("v004"), 0.86, check_images=6))
     assert "up from 0.84" in w.status.text()
     assert len(w._dice_curve.getData()[0]) == 2
+
+
+def test_rollback_clicked_in_the_versions_table_is_a_model_service_request(panel, qtbot,
+                                                                          monkeypatch):
+    w, engine, bridge = panel
+    service = bridge.service
+    asked: list[str] = []
+    real = service.rollback
+
+    def spy(version, on_done=None):  # noqa: ANN001, ANN202
+        asked.append(version)
+        return real(version, on_done)
+
+    monkeypatch.setattr(service, "rollback", spy)
+    rect = w.table.visualItemRect(w.table.item(0, 0))
+    qtbot.mouseClick(w.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(bridge.modelChanged, timeout=10_000) as changed:
+        qtbot.mouseClick(w.rollback_btn, Qt.MouseButton.LeftButton)
+    assert asked == ["v001"] and engine.current == "v001"
+    assert changed.args[0].name == "v001"  # announced by the service, not by the panel
+    qtbot.waitUntil(lambda: w.table.item(0, 0).text() == "v001 (in use)", timeout=10_000)
+

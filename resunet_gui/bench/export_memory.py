@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2, numpy as np
 from resunet_gui.core.types import ClassSpec
 from resunet_gui.export import ExportOptions, export_images
-from resunet_gui.export.registry import SourceImage
+from resunet_gui.export.pipeline import SourceImage
 
 n, tmp = int(sys.argv[1]), Path(sys.argv[2])
 image = tmp / "image.png"

@@ -424,14 +424,12 @@ class Project:
     def set_classes(self, classes: list[ClassSpec]) -> None:
         """Replace the class list (and the dataset's classes.json in the dataset layout)."""
         self._check_writable()
-        checked = parse_classes([{"id": c.id, "name": c.name, "color": list(c.color), "key": c.key}
-                                 for c in classes], "classes")
+        checked = parse_classes([c.to_dict(with_key=True) for c in classes], "classes")
         with self.state_lock:
             self.classes = checked
             if self.layout == "dataset":
                 atomic_write_json(self.folder / "classes.json", {
-                    "classes": [{"id": c.id, "name": c.name, "color": list(c.color)}
-                                for c in checked],
+                    "classes": [c.to_dict() for c in checked],
                     "ignore_index": self.ignore_index})
             self._needs_full = True
             self._changed()

@@ -67,7 +67,7 @@ def parse_classes(items: Any, source: Path | str) -> list[ClassSpec]:
 
 
 def classes_to_json(classes: list[ClassSpec]) -> list[dict[str, Any]]:
-    return [{"id": c.id, "name": c.name, "color": list(c.color), "key": c.key} for c in classes]
+    return [c.to_dict(with_key=True) for c in classes]
 
 
 def parse_ignore_index(value: Any, source: Path | str) -> int | None:

@@ -24,6 +24,14 @@ class ClassSpec:
     color: tuple[int, int, int]
     key: str | None = None
 
+    def to_dict(self, with_key: bool = False) -> dict[str, Any]:
+        """The JSON form used by classes.json, checkpoints and exports (``key``: the
+        project's own state only)."""
+        out: dict[str, Any] = {"id": self.id, "name": self.name, "color": list(self.color)}
+        if with_key:
+            out["key"] = self.key
+        return out
+
 
 @dataclass(frozen=True)
 class BBox:

@@ -119,7 +119,7 @@ def class_dicts(classes: Sequence[ClassSpec], num_classes: int) -> list[dict[str
                                  for i in range(num_classes)]
     for c in classes:
         if 0 <= c.id < num_classes:
-            out[c.id] = {"id": c.id, "name": c.name, "color": list(c.color)}
+            out[c.id] = c.to_dict()
     return out
 
 

@@ -15,7 +15,7 @@ import torch
 from resunet_gui.core.errors import MaskError, ResunetError
 from resunet_gui.core.types import IGNORE_INDEX, ImageStatus, Normalization
 from resunet_gui.engine.augment import augment_sample
-from resunet_gui.engine.predictor import to_model_input
+from resunet_gui.engine.predictor import norm_vector, to_model_input
 from resunet_gui.engine.settings import AugmentConfig
 
 log = logging.getLogger(__name__)
@@ -32,18 +32,6 @@ class Sample:
 
     def __post_init__(self) -> None:
         self.counts = np.bincount(self.mask.ravel(), minlength=256)[:IGNORE_INDEX]
-
-
-def norm_vector(values: Sequence[float], in_channels: int) -> np.ndarray:
-    """Mean/std per model channel, expanded the way ``Predictor`` does it."""
-    v = [float(x) for x in values]
-    if len(v) == in_channels:
-        return np.asarray(v, dtype=np.float32)
-    if len(v) == 1:
-        return np.asarray(v * in_channels, dtype=np.float32)
-    if in_channels == 1:
-        return np.asarray([float(np.mean(v))], dtype=np.float32)
-    raise ValueError(f"normalisation has {len(v)} values for {in_channels} channels")
 
 
 def to_tensor(batch_hwc: Sequence[np.ndarray], normalization: Normalization,

@@ -17,7 +17,7 @@ import contextlib
 import copy
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,14 +78,17 @@ def to_model_input(image: np.ndarray, in_channels: int) -> np.ndarray:
     raise ValueError(f"cannot feed a {c}-channel image to a {in_channels}-channel model")
 
 
-def _norm_vector(values: tuple[float, ...], in_channels: int) -> list[float]:
-    if len(values) == in_channels:
-        return list(values)
-    if len(values) == 1:
-        return list(values) * in_channels
+def norm_vector(values: Sequence[float], in_channels: int) -> np.ndarray:
+    """Mean/std per model channel: one value is repeated, several are averaged for a
+    one-channel model. Training (``dataset.to_tensor``) and prediction both use this."""
+    v = [float(x) for x in values]
+    if len(v) == in_channels:
+        return np.asarray(v, dtype=np.float32)
+    if len(v) == 1:
+        return np.asarray(v * in_channels, dtype=np.float32)
     if in_channels == 1:
-        return [float(np.mean(values))]
-    raise ValueError(f"normalisation has {len(values)} values for {in_channels} channels")
+        return np.asarray([float(np.mean(v))], dtype=np.float32)
+    raise ValueError(f"normalisation has {len(v)} values for {in_channels} channels")
 
 
 def tile_layout(size: int, tile: int, overlap: int) -> tuple[int, list[int]]:
@@ -139,8 +142,8 @@ class Predictor:
         self.batch_tiles = max(1, int(batch_tiles))
         self.min_tile = min_tile
         self.in_channels = int(getattr(model, "in_channels", 3))
-        self.mean = _norm_vector(tuple(self.normalization.mean), self.in_channels)
-        self.std = _norm_vector(tuple(self.normalization.std), self.in_channels)
+        self.mean = norm_vector(self.normalization.mean, self.in_channels)
+        self.std = norm_vector(self.normalization.std, self.in_channels)
         # torch stubs lack the to(device, memory_format=) form that Module.to accepts
         self.model.to(self.device, memory_format=torch.channels_last)  # type: ignore[call-overload]
         self._cpu_copy: nn.Module | None = None

@@ -10,7 +10,7 @@ import copy
 import logging
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 
 from resunet_gui.core.errors import ResunetError
 from resunet_gui.core.types import Normalization
-from resunet_gui.engine.bootstrap import bootstrap_model, num_classes_of
+from resunet_gui.engine.bootstrap import bootstrap_model, class_dicts, num_classes_of
 from resunet_gui.engine.check_set import CheckSetMembership
 from resunet_gui.engine.dataset import CropDataset, Sample, done_stems, load_sample
 from resunet_gui.engine.device import resolve_device
@@ -27,7 +27,7 @@ from resunet_gui.engine.predictor import Prediction, Predictor
 from resunet_gui.engine.preempt import attach_stop_points
 from resunet_gui.engine.refine import Strokes, refine_prediction
 from resunet_gui.engine.service import TrainingStatus
-from resunet_gui.engine.settings import TrainConfig
+from resunet_gui.engine.settings import EngineConfig
 from resunet_gui.engine.tile_cache import TileCache
 from resunet_gui.engine.trainer import Trainer, run_to_end
 from resunet_gui.engine.versions import KeepBest, VersionInfo, VersionStore
@@ -35,17 +35,6 @@ from resunet_gui.model.checkpoint import CheckpointMeta
 from resunet_gui.model.resunet import ResUNet
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class EngineConfig:
-    device: str = "auto"
-    weights: str = "imagenet"  # "imagenet" (from the cache only), "none", or a file path
-    mode: str | None = None  # None: decoder if the encoder is pretrained, else all
-    train: TrainConfig = field(default_factory=TrainConfig)
-    min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
-    tile: int = 1024
-    seed: int = 0
 
 
 class ProjectEngine:
@@ -74,7 +63,8 @@ class ProjectEngine:
         self.weights_message = (f"continuing from saved model {choice.name}"
                                 if loaded is not None else setup.init)
         self.mode_reason = setup.mode_reason
-        self.cfg.train.mode = setup.mode
+        # the engine's own copy: the caller's config is never changed
+        self.cfg = replace(self.cfg, train=replace(self.cfg.train, mode=setup.mode))
         self.stop = threading.Event()  # set by interrupt(): running work ends at its next block
         self.tiles = TileCache()  # finished tiles of cancelled suggestions, per image + version
         self._install(setup.model, self.normalization)
@@ -88,7 +78,6 @@ class ProjectEngine:
         self.last_loss: float | None = None
         self.last_check_dice: float | None = None
         self.message = "; ".join([*self.warnings[-1:], self.weights_message])
-        self.history: list[dict] = []  # loss / Dice points for the live plot
 
     def _install(self, model: ResUNet, normalization: Normalization,
                  dataset: CropDataset | None = None, step: int = 0) -> None:
@@ -185,7 +174,6 @@ class ProjectEngine:
         self._steps_since_eval += report.steps
         if report.message:
             self.message = report.message
-        self.history.append({"step": report.step, "loss": report.loss})
         if self._steps_since_eval >= max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch()):
             self._steps_since_eval = 0
             self._evaluation = self._evaluate_in_pieces()
@@ -238,8 +226,6 @@ class ProjectEngine:
         yield
         cand = yield from self._score_in_pieces(self.scorer)
         self.last_check_dice = cand.score
-        if self.history:
-            self.history[-1]["dice"] = cand.score
         key = self._check_key
         current: float | SegmentationScores | None = self.keep.cached_score(key)
         if current is None:
@@ -274,9 +260,7 @@ class ProjectEngine:
         if scores is not None:
             training["metrics"] = scores.to_dict(names if len(names) == self.num_classes
                                                  else None)
-        classes = [{"id": i, "name": str(i), "color": [0, 0, 0]} for i in range(self.num_classes)]
-        for c in self.project.classes:
-            classes[c.id] = {"id": c.id, "name": c.name, "color": list(c.color)}
+        classes = class_dicts(self.project.classes, self.num_classes)
         return CheckpointMeta(classes=classes, normalization=self.normalization,
                               in_channels=self.trainer.model.in_channels,
                               num_classes=self.num_classes, parent_version=self.version,

@@ -64,6 +64,22 @@ class TrainingStatus:
     version: str | None = None  # version serving suggestions
 
 
+@dataclass
+class VersionListing:
+    """The saved versions and the one serving suggestions, read together on the worker."""
+
+    versions: list[VersionInfo]
+    current: str | None
+
+
+@dataclass
+class ImportedVersion:
+    """An external checkpoint imported as a version, with the classes it was trained for."""
+
+    info: VersionInfo
+    class_names: list[str]
+
+
 class Engine(Protocol):
     """What the worker drives; built on the worker thread by the service's factory."""
 

@@ -27,13 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from resunet_gui.core.errors import CheckpointError
 from resunet_gui.engine.preempt import Preempted
 from resunet_gui.engine.requests import (
     Engine,
     ImageSource,
+    ImportedVersion,
     Priority,
     SuggestionResult,
     TrainingStatus,
+    VersionListing,
     user_message,
 )
 from resunet_gui.engine.thread_cap import ThreadCap
@@ -205,16 +208,37 @@ class ModelService:
         """Serve (and train on from) the exact weights of a saved version."""
         return self.call(lambda e: self._changed(e.rollback(version)), on_done)
 
-    def load_checkpoint(self, path: str, on_done: Callable[[Any], None] | None = None) -> int:
-        """Import an external checkpoint as a new version and serve it."""
-        return self.call(lambda e: self._changed(e.load_external(path)), on_done)
+    def load_checkpoint(self, path: str,
+                        on_done: Callable[[ImportedVersion], None] | None = None) -> int:
+        """Import an external checkpoint as a new version and serve it.
+
+        ``on_done`` gets the checkpoint's class names and runs before ``on_model_changed``,
+        so a caller can mark a version trained for other classes before it is announced."""
+        def load(e: Engine) -> ImportedVersion:
+            from resunet_gui.model.checkpoint import read_meta
+
+            info = e.load_external(path)  # checks and installs the file first
+            try:
+                names = [str(c["name"]) for c in read_meta(path).classes]
+            except CheckpointError:  # served already; only its class names are unknown
+                names = []
+            return ImportedVersion(info, names)
+
+        def done(imported: ImportedVersion) -> None:
+            if on_done is not None:
+                self._emit(on_done, imported)
+            self._emit(self.on_model_changed, imported.info)
+
+        return self.call(load, done)
 
     def export_version(self, version: str, dest: str,
                        on_done: Callable[[Any], None] | None = None) -> int:
         return self.call(lambda e: e.export_version(version, dest), on_done)
 
-    def list_versions(self, on_done: Callable[[Any], None]) -> int:
-        return self.call(lambda e: e.list_versions(), on_done)
+    def list_versions(self, on_done: Callable[[VersionListing], None]) -> int:
+        """The saved versions and the one in use, read in one worker step."""
+        return self.call(lambda e: VersionListing(list(e.list_versions()), e.model_version()),
+                         on_done)
 
     def set_mode(self, mode: str, on_done: Callable[[Any], None] | None = None) -> int:
         """Training mode: "decoder", "decoder+late" or "all"."""

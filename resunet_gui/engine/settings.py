@@ -1,8 +1,10 @@
-"""Training and simulation settings as plain data: no torch or cv2, so the CLI builds its
-parsers (and reads their defaults from here) without loading either."""
+"""All engine, training and simulation settings as plain data, in one place: no torch or cv2,
+so the CLI builds its parsers (and reads their defaults from here) without loading either.
+
+No config changes another or its caller's: a derived value is a copy (``dataclasses.replace``)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass
@@ -42,7 +44,22 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
-        self.augment.crop = self.crop
+        # the crop is set in one place (here); the caller's AugmentConfig stays as given
+        if self.augment.crop != self.crop:
+            self.augment = replace(self.augment, crop=self.crop)
+
+
+@dataclass
+class EngineConfig:
+    """How ``ProjectEngine`` builds and trains a project's model."""
+
+    device: str = "auto"
+    weights: str = "imagenet"  # "imagenet" (from the cache only), "none", or a file path
+    mode: str | None = None  # None: decoder if the encoder is pretrained, else all
+    train: TrainConfig = field(default_factory=TrainConfig)
+    min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
+    tile: int = 1024
+    seed: int = 0
 
 
 @dataclass

@@ -15,7 +15,7 @@ import copy
 import logging
 import math
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import torch
@@ -160,7 +160,8 @@ class Trainer:
 
     def set_dataset(self, dataset: CropDataset) -> None:
         """New data (more done images): the epoch count restarts on it."""
-        dataset.augment.crop = self.config.crop
+        # a copy: the augment config may be the caller's (or another trainer's)
+        dataset.augment = replace(dataset.augment, crop=self.config.crop)
         self.dataset = dataset
         if self.config.class_balance > 0:
             counts = dataset.class_counts(self.loss_fn.num_classes)

@@ -55,7 +55,7 @@ def build_manifest(*, fmt: str, source: str | None, classes: list[ClassSpec],
             "skip_bad": options.skip_bad,
             "follow_symlinks": options.follow_symlinks,
         },
-        "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in classes],
+        "classes": [c.to_dict() for c in classes],
         "ignore_index": IGNORE_INDEX,
         "ignore_handling": ignore_note,
         "images": [

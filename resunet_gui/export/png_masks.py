@@ -51,7 +51,7 @@ def encode_palette_png(mask: np.ndarray, palette: np.ndarray, level: int = 6) ->
 
 def classes_json(classes: list[ClassSpec]) -> dict:
     return {
-        "classes": [{"id": c.id, "name": c.name, "color": list(c.color)} for c in classes],
+        "classes": [c.to_dict() for c in classes],
         "ignore_index": IGNORE_INDEX,
     }
 

@@ -104,7 +104,7 @@ def _check_sizes(meta: CheckpointMeta) -> None:
 
 def _class_dict(c: ClassSpec | dict[str, Any]) -> dict[str, Any]:
     if isinstance(c, ClassSpec):
-        return {"id": c.id, "name": c.name, "color": list(c.color)}
+        return c.to_dict()
     return {"id": int(c["id"]), "name": str(c["name"]), "color": [int(v) for v in c["color"]]}
 
 

@@ -19,7 +19,17 @@ TOOL_TEXT = {"fix": "Click to fix"}
 
 
 def install_actions(w: Any) -> dict[str, QAction]:
-    """Create every action on main window ``w`` (shortcuts from ``SHORTCUTS``) and the toolbar."""
+    """Create every action on main window ``w`` (shortcuts from ``SHORTCUTS``), its menus and
+    its toolbar."""
+    actions = _table_actions(w)
+    _install_unlisted_keys(w)
+    _install_menus(w, actions)
+    _install_toolbar(w, actions)
+    return actions
+
+
+def _table_actions(w: Any) -> dict[str, QAction]:
+    """The actions named in ``SHORTCUTS``, each with the keys the F1 sheet lists."""
     actions: dict[str, QAction] = {}
 
     def a(name: str, text: str, slot: Callable, checkable: bool = False) -> QAction:
@@ -61,6 +71,11 @@ def install_actions(w: Any) -> dict[str, QAction]:
     a("refine", "Refine from my strokes", lambda: w.region_tools.refine())
     a("refresh_suggestion", "Newer model: refresh suggestion",
       lambda: w.newest_model.refresh_current()).setVisible(False)
+    return actions
+
+
+def _install_unlisted_keys(w: Any) -> None:
+    """Class keys 1-9 and Escape, which have no menu entry."""
     for key in "123456789":
         act = QAction(w)
         act.setShortcut(QKeySequence(key))
@@ -70,24 +85,42 @@ def install_actions(w: Any) -> dict[str, QAction]:
     cancel.setShortcut(QKeySequence("Escape"))
     cancel.triggered.connect(w.tools.cancel)
     w.addAction(cancel)
+
+
+def _menu_action(w: Any, text: str, slot: Callable[[], Any]) -> QAction:
+    act = QAction(text, w)
+    act.triggered.connect(slot)
+    return act
+
+
+def _install_menus(w: Any, actions: dict[str, QAction]) -> None:
+    """File and Help menus; adds the menu-only actions (export, import, preferences)."""
+    actions["export"] = _menu_action(w, "Export dataset...", lambda: w.export_dataset())
+    actions["import_labels"] = _menu_action(w, "Import labels...", lambda: w.import_labels())
+    prefs = _menu_action(w, "Preferences...", lambda: w.show_preferences())
+    # the platform's key (Cmd+, on macOS); Linux and Windows have none, so Ctrl+, there
+    keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences) or [QKeySequence("Ctrl+,")]
+    prefs.setShortcuts(keys)
+    prefs.setMenuRole(QAction.MenuRole.PreferencesRole)
+    w.addAction(prefs)
+    actions["preferences"] = prefs
     file_menu = w.menuBar().addMenu("&File")
     file_menu.addAction(actions["open"])
-    export = QAction("Export dataset...", w)
-    export.triggered.connect(lambda: w.export_dataset())
-    file_menu.addAction(export)
-    actions["export"] = export
-    importer = QAction("Import labels...", w)
-    importer.triggered.connect(lambda: w.import_labels())
-    file_menu.addAction(importer)
-    actions["import_labels"] = importer
+    file_menu.addAction(actions["export"])
+    file_menu.addAction(actions["import_labels"])
     recent = file_menu.addMenu("Open &recent")
     recent.aboutToShow.connect(lambda: fill_recent_menu(w, recent))
     file_menu.addAction(actions["save"])
+    file_menu.addSeparator()
+    file_menu.addAction(prefs)
     file_menu.addSeparator()
     file_menu.addAction(actions["quit"])
     help_menu = w.menuBar().addMenu("&Help")
     help_menu.addAction(actions["help"])
     help_menu.addAction(actions["about"])
+
+
+def _install_toolbar(w: Any, actions: dict[str, QAction]) -> None:
     bar = w.addToolBar("Main")
     bar.setObjectName("main_toolbar")
     for name in TOOLBAR:
@@ -95,7 +128,6 @@ def install_actions(w: Any) -> dict[str, QAction]:
             bar.addSeparator()
         else:
             bar.addAction(actions[name])
-    return actions
 
 
 def fill_recent_menu(w: Any, menu: QMenu) -> None:

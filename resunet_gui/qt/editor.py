@@ -220,7 +220,7 @@ class Editor(QObject):
         read-only: the journal keeps them, and opening the image shows them replayed)."""
         if self.project is None or self.project.read_only:
             return []
-        return [s for s in self.project.journal.pending() if s in set(self.project.stems())]
+        return list(self.project.pending_recovery)  # the project found them when it opened
 
     def recover(self, stems: list[str], keep: bool) -> int:
         """Replay and save (keep) or discard the journals of ``stems``; returns steps kept."""

@@ -168,7 +168,7 @@ class ExportDialog(QDialog):
 
     def start(self) -> None:
         from resunet_gui.core.errors import ResunetError
-        from resunet_gui.export.registry import export_project
+        from resunet_gui.export.pipeline import export_project
 
         if self.running:
             return

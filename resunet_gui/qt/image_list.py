@@ -18,7 +18,6 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
-    Signal,
 )
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 
@@ -79,8 +78,6 @@ def make_thumbnail(path: Path, reader: Callable) -> QImage:
 
 class ImageListModel(QAbstractListModel):
     """Rows = project stems; decoration = thumbnail (lazy) with a status dot."""
-
-    thumbnailFailed = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -257,7 +254,6 @@ class ImageListModel(QAbstractListModel):
             return
         if error:
             self._errors[stem] = error
-            self.thumbnailFailed.emit(stem, error)
         else:
             self._plain[stem] = square_thumbnail(image)
             self._compose(stem)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -54,7 +54,6 @@ from resunet_gui.qt.window_level import WindowLevelDrag, pixel_text, render
 class MainWindow(QMainWindow):
     """Top-level window. ``bridge`` may be attached later (the model loads behind the window)."""
 
-    imageShown = Signal(str)
 
     def __init__(self, prefs: Preferences | None = None) -> None:
         super().__init__()
@@ -315,8 +314,7 @@ class MainWindow(QMainWindow):
 
     def show_stem(self, stem: str) -> None:
         self.tools.set_document(None)
-        if self.editor.show(stem):
-            self.imageShown.emit(stem)
+        self.editor.show(stem)
 
     def step(self, delta: int) -> None:
         rows = self.filter.rowCount()
@@ -411,6 +409,13 @@ class MainWindow(QMainWindow):
 
         self.about_box = about_box(self)
         self.about_box.open()
+
+    def show_preferences(self) -> None:
+        """Device and weights for the model of the next folder opened (QSettings)."""
+        from resunet_gui.qt.preferences_dialog import PreferencesDialog
+
+        self.preferences_dialog = PreferencesDialog(self.prefs, self)
+        self.preferences_dialog.open()
 
     def save_now(self) -> bool:
         """Ctrl+S: write the current mask now and say so (autosave runs anyway)."""

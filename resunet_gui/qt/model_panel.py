@@ -1,8 +1,8 @@
 """Model panel: versions with scores, rollback/export/load, training mode and pause, a
 plain-language status line and a live loss/Dice plot (pyqtgraph, imported on first use).
 
-Every model operation is a ``bridge.call`` run on the model service's worker thread; its
-answer comes back as a queued signal, so nothing here waits for torch.
+Every model operation is a request of the model service (through the bridge), run on its
+worker thread; its answer comes back as a queued signal, so nothing here waits for torch.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from resunet_gui.engine.check_set import KEEP_BEST_HELP
+from resunet_gui.engine.requests import ImportedVersion, VersionListing
 from resunet_gui.qt.service_bridge import ServiceBridge
 from resunet_gui.qt.version_text import (
     IN_USE,
@@ -48,8 +49,8 @@ class ModelPanel(QWidget):
     operationDone = Signal(object)
     operationFailed = Signal(str)
     statusLine = Signal(str)  # for the main window's status bar
-    _listed = Signal(object)  # (versions, version in use) from the worker
-    _imported = Signal(object)  # (VersionInfo, the checkpoint's class names) from the worker
+    _listed = Signal(object)  # engine.requests.VersionListing from the worker
+    _imported = Signal(object)  # engine.requests.ImportedVersion from the worker
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,17 +118,16 @@ class ModelPanel(QWidget):
 
     def refresh(self) -> None:
         if self.bridge is not None:
-            self.bridge.call(lambda eng: (list(getattr(eng, "list_versions", list)()),
-                                          eng.model_version()), self._listed.emit)
+            self.bridge.list_versions(self._listed.emit)
 
     def _engine_ready(self, version: str) -> None:
         self.current = version or None
         self.refresh()
 
-    def _on_listed(self, listed: tuple[list, str | None]) -> None:
-        versions, self.current = listed
+    def _on_listed(self, listed: VersionListing) -> None:
+        self.current = listed.current
         self._seen = []
-        self.versionsLoaded.emit(list(versions))
+        self.versionsLoaded.emit(list(listed.versions))
 
     def reset(self, class_names: list[str] | None = None) -> None:
         """Forget everything about the previous project (called when a folder opens)."""
@@ -152,7 +152,7 @@ class ModelPanel(QWidget):
     # ---- operations (run on the model worker) ------------------------------------------
     def rollback(self, name: str | None) -> None:
         if name and self.bridge is not None:
-            self.bridge.call(lambda eng: eng.rollback(name), self._changed_from_call)
+            self.bridge.rollback(name)  # the bridge's modelChanged announces the new model
 
     def export(self, name: str | None, dest: str | None = None) -> None:
         if not name or self.bridge is None:
@@ -162,7 +162,7 @@ class ModelPanel(QWidget):
                                                   "Checkpoints (*.safetensors)")
             if not dest:
                 return
-        self.bridge.call(lambda eng: eng.export_version(name, dest), self.operationDone.emit)
+        self.bridge.export_version(name, dest, self.operationDone.emit)
 
     def load_checkpoint(self, path: str | None = None) -> None:
         if self.bridge is None:
@@ -172,36 +172,25 @@ class ModelPanel(QWidget):
                                                   "Checkpoints (*.safetensors)")
             if not path:
                 return
-        def load(eng: Any) -> tuple[Any, list[str]]:
-            from resunet_gui.model.checkpoint import read_meta
+        self.bridge.load_checkpoint(path, self._imported.emit)
 
-            names = [str(c["name"]) for c in read_meta(path).classes]
-            return eng.load_external(path), names
-
-        self.bridge.call(load, self._imported.emit)
-
-    def _on_imported(self, result: tuple[Any, list[str]]) -> None:
-        info, names = result
+    def _on_imported(self, imported: ImportedVersion) -> None:
+        """Arrives before the bridge's modelChanged announces the version (the service's order)."""
+        names = imported.class_names
         warning = class_mismatch(names, self.project_classes) if self.project_classes else None
         if warning is not None:
-            self.foreign.add(info.name)
+            self.foreign.add(imported.info.name)
             self.mismatch_box = QMessageBox(QMessageBox.Icon.Warning, "Other classes",
                                             warning, QMessageBox.StandardButton.Ok, self)
             self.mismatch_box.open()
-        self.on_model_changed(info)
 
     def set_mode(self, mode: str) -> None:
         if self.bridge is not None:
-            self.bridge.call(lambda eng: eng.set_mode(mode), self.operationDone.emit)
+            self.bridge.set_mode(mode, self.operationDone.emit)
 
     def _pause(self, paused: bool) -> None:
         if self.bridge is not None:
             self.bridge.pause_training(paused)
-
-    def _changed_from_call(self, info: Any) -> None:
-        # worker thread: hand over to the GUI thread through the bridge's signal
-        if self.bridge is not None:
-            self.bridge.modelChanged.emit(info)
 
     # ---- engine events (GUI thread) ------------------------------------------------------
     def on_training_status(self, st: Any) -> None:

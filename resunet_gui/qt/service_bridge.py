@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from resunet_gui.engine.requests import ImportedVersion, VersionListing
 from resunet_gui.engine.service import ImageSource, ModelService
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,25 @@ class ServiceBridge(QObject):
         if self.service is not None:
             self.service.set_interactive(on)
 
-    def call(self, fn: Callable[[Any], Any], on_done: Callable[[Any], None] | None = None
-             ) -> int | None:
-        return None if self.service is None else self.service.call(fn, on_done)
+    # ---- version control (run on the worker; answers come back through on_done) ---------
+    def list_versions(self, on_done: Callable[[VersionListing], None]) -> int | None:
+        return None if self.service is None else self.service.list_versions(on_done)
+
+    def rollback(self, version: str, on_done: Callable[[Any], None] | None = None) -> int | None:
+        """The served model changes; ``modelChanged`` announces it."""
+        return None if self.service is None else self.service.rollback(version, on_done)
+
+    def export_version(self, version: str, dest: str,
+                       on_done: Callable[[Any], None] | None = None) -> int | None:
+        return None if self.service is None else self.service.export_version(version, dest,
+                                                                             on_done)
+
+    def load_checkpoint(self, path: str, on_done: Callable[[ImportedVersion], None] | None = None
+                        ) -> int | None:
+        return None if self.service is None else self.service.load_checkpoint(path, on_done)
+
+    def set_mode(self, mode: str, on_done: Callable[[Any], None] | None = None) -> int | None:
+        return None if self.service is None else self.service.set_mode(mode, on_done)
 
     def pause_training(self, paused: bool) -> None:
         if self.service is not None:

@@ -1,4 +1,5 @@
-"""User preferences in QSettings (recent folders, toggles, window geometry).
+"""User preferences in QSettings (recent folders, toggles, window geometry, model device and
+weights).
 
 Tests pass an ini path so they never touch the user's real settings.
 """
@@ -12,6 +13,7 @@ from PySide6.QtCore import QSettings
 ORGANIZATION = "resunet-gui"
 APPLICATION = "resunet-gui"
 MAX_RECENT = 10
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 class Preferences:
@@ -77,3 +79,26 @@ class Preferences:
 
     def set_geometry(self, data: bytes) -> None:
         self._set("geometry", data)
+
+    # ---- model set-up (read when a folder's engine is built) ------------------------------
+    @property
+    def device(self) -> str:
+        """"auto", "cpu", "cuda" or "mps"; anything else in the store reads as "auto"."""
+        value = str(self.store.value("model/device", "auto"))
+        return value if value in DEVICES else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        if value not in DEVICES:
+            raise ValueError(f"unknown device {value!r}; choose one of {', '.join(DEVICES)}")
+        self._set("model/device", value)
+
+    @property
+    def weights(self) -> str:
+        """Encoder start for a new model: "imagenet" (cached only), "none", or a file path."""
+        value = str(self.store.value("model/weights", "imagenet") or "imagenet")
+        return value
+
+    @weights.setter
+    def weights(self, value: str) -> None:
+        self._set("model/weights", str(value))

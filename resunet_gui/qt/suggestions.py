@@ -59,7 +59,6 @@ class SuggestionController(QObject):
         self._prefetch_id: int | None = None
         self._batch_id: int | None = None
         self._show_uncertainty = False
-        self._project: Any = None
         self._uncertainty_view: np.ndarray | None = None
         self._rescore_id: int | None = None
         # set by qt/newest_model.py: results from a version no longer served are dropped
@@ -84,7 +83,6 @@ class SuggestionController(QObject):
 
     # ---- events from the window ------------------------------------------------------
     def project_opened(self, project: Any) -> None:
-        self._project = project
         self._current_id = self._prefetch_id = self._batch_id = None
 
     def image_shown(self, stem: str) -> None:

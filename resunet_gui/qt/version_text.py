@@ -46,8 +46,9 @@ def status_text(info: Any, previous: Any | None, foreign: Iterable[str] = ()) ->
 
 
 def class_mismatch(checkpoint_names: list[str], project_names: list[str]) -> str | None:
-    """A warning when a checkpoint predicts other classes than the project has, else None."""
-    if [n.casefold() for n in checkpoint_names] == [n.casefold() for n in project_names]:
+    """A warning when a checkpoint predicts other classes than the project has, else None
+    (also when its class names are unknown)."""
+    if not checkpoint_names or [n.casefold() for n in checkpoint_names] == [n.casefold() for n in project_names]:
         return None
     return (f"This checkpoint was trained for the classes {', '.join(checkpoint_names)}; "
             f"this project has {', '.join(project_names)}. Its suggestions will use the "
