@@ -26,10 +26,10 @@ from resunet_gui.core.project import Project
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.engine.effort import EffortConfig, EffortResult, effort_for_image
 from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
-from resunet_gui.engine.project_engine import EngineConfig, ProjectEngine, num_classes_of
+from resunet_gui.engine.project_engine import ProjectEngine, num_classes_of
 from resunet_gui.engine.refine import Strokes
 from resunet_gui.engine.service import ModelService, SuggestionResult
-from resunet_gui.engine.settings import SimConfig, TrainConfig
+from resunet_gui.engine.settings import EngineConfig, SimConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -141,13 +141,22 @@ def _fg_dice(pred: np.ndarray, truth: np.ndarray, k: int) -> float:
     return acc.result().score
 
 
-def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
-             progress: Callable[[SimRow], None] | None = None) -> list[SimRow]:
-    folder, out = Path(folder), Path(out)
+@dataclass
+class _Run:
+    """A simulation's inputs: the images to annotate in order, the test set and the work copy."""
+
+    train: list[str]
+    paths: dict[str, tuple[Path, Path]]
+    test_pairs: list[tuple[np.ndarray, np.ndarray]]
+    num_classes: int
+    project: Project
+
+
+def _prepare(folder: Path, out: Path, cfg: SimConfig) -> _Run:
+    """Copy the training images (no masks) into ``out/work``: the simulated user's project."""
     with Project.open(folder, read_only=True) as src:
         train = _stems(src, "train")
         test = _stems(src, "test") or _stems(src, "val")
-        classes_json = folder / "classes.json"
         paths = {s: (src.image_path(s), src.mask_path(s)) for s in train + test}
         k = num_classes_of(src)
     if not train or not test:
@@ -160,54 +169,77 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
     (work / "images").mkdir(parents=True)
     for s in train:
         shutil.copyfile(paths[s][0], work / "images" / paths[s][0].name)
-    if classes_json.is_file():
-        shutil.copyfile(classes_json, work / "classes.json")
+    if (folder / "classes.json").is_file():
+        shutil.copyfile(folder / "classes.json", work / "classes.json")
     test_pairs = [(read_image(paths[s][0]).model_input(), read_mask(paths[s][1])) for s in test]
-    project = Project.open(work)
-    w = _Waiter()
+    return _Run(train, paths, test_pairs, k, Project.open(work))
+
+
+def _service(run: _Run, cfg: SimConfig, w: _Waiter) -> ModelService:
     ecfg = EngineConfig(device=cfg.device, weights=cfg.weights, seed=cfg.seed,
                         train=TrainConfig(crop=cfg.crop, batch_size=cfg.batch_size, lr=cfg.lr,
                                           ema_decay=cfg.ema_decay, class_balance=cfg.class_balance,
                                           seed=cfg.seed))
-    svc = ModelService(lambda: ProjectEngine(project, ecfg), on_result=w.on_result,
-                       on_error=w.on_error, on_training_status=w.on_status,
-                       min_done=cfg.min_done, debounce_s=0.0)
+    return ModelService(lambda: ProjectEngine(run.project, ecfg), on_result=w.on_result,
+                        on_error=w.on_error, on_training_status=w.on_status,
+                        min_done=cfg.min_done, debounce_s=0.0)
+
+
+def _annotate(run: _Run, cfg: SimConfig, svc: ModelService, w: _Waiter, i: int,
+              stem: str) -> SimRow:
+    """Image ``i``: its suggestion, the effort to correct it, then done with the true mask."""
+    image = read_image(run.paths[stem][0]).model_input()
+    truth = read_mask(run.paths[stem][1])
+    k = run.num_classes
+    res = w.wait(svc.request_suggestion(stem, image, generation=i))
+    row = SimRow(i, stem, 0.0, _fg_dice(res.mask, truth, k),
+                 corrected_fraction(res.mask, truth), res.model_version or "init", 0)
+    if cfg.effort:
+        def refine(labels, painted):  # noqa: ANN001, ANN202
+            rid = svc.request_refine(stem, image, Strokes(labels, painted), i)
+            return w.wait(rid).mask  # the real path: the service, like the GUI
+
+        row.add_effort(effort_for_image(
+            res.mask, res.prediction.probs, truth, k,
+            EffortConfig(target_dice=cfg.target_dice, max_actions=cfg.max_actions),
+            refine if cfg.effort_refine else None), cfg.max_actions)
+    run.project.save_mask(stem, truth)
+    run.project.set_status(stem, ImageStatus.DONE, model_version=res.model_version,
+                           corrected_fraction=row.corrected_fraction)
+    svc.notify_done(stem)
+    return row
+
+
+def _score_test(run: _Run, svc: ModelService, w: _Waiter, row: SimRow) -> None:
+    """Test Dice/IoU of the version served now (prefetch priority: none goes stale)."""
+    ids = [svc.request_suggestion(f"test:{j}", im, prefetch=True)
+           for j, (im, _t) in enumerate(run.test_pairs)]
+    acc = ScoreAccumulator(run.num_classes)
+    for rid, (_im, t) in zip(ids, run.test_pairs, strict=True):
+        acc.add(w.wait(rid).mask, t)
+    sc = acc.result()
+    row.test_dice = sc.score
+    row.test_iou = sc.iou[1] if run.num_classes == 2 else sc.mean_iou
+
+
+def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
+             progress: Callable[[SimRow], None] | None = None) -> list[SimRow]:
+    folder, out = Path(folder), Path(out)
+    run = _prepare(folder, out, cfg)
+    w = _Waiter()
+    svc = _service(run, cfg, w)
     rows: list[SimRow] = []
     t0 = time.monotonic()
     try:
-        for i, stem in enumerate(train, start=1):
-            image = read_image(paths[stem][0]).model_input()
-            truth = read_mask(paths[stem][1])
-            res = w.wait(svc.request_suggestion(stem, image, generation=i))
-            row = SimRow(i, stem, 0.0, _fg_dice(res.mask, truth, k),
-                         corrected_fraction(res.mask, truth), res.model_version or "init", 0)
-            if cfg.effort:
-                def refine(labels, painted, stem=stem, image=image, i=i):  # noqa: ANN001, ANN202
-                    rid = svc.request_refine(stem, image, Strokes(labels, painted), i)
-                    return w.wait(rid).mask  # the real path: the service, like the GUI
-
-                row.add_effort(effort_for_image(
-                    res.mask, res.prediction.probs, truth, k,
-                    EffortConfig(target_dice=cfg.target_dice, max_actions=cfg.max_actions),
-                    refine if cfg.effort_refine else None), cfg.max_actions)
-            project.save_mask(stem, truth)
-            project.set_status(stem, ImageStatus.DONE, model_version=res.model_version,
-                               corrected_fraction=row.corrected_fraction)
-            svc.notify_done(stem)
+        for i, stem in enumerate(run.train, start=1):
+            row = _annotate(run, cfg, svc, w, i, stem)
             if cfg.steps_per_image and i >= cfg.min_done:
                 # load-independent budget (shared or slow machines): count steps, not seconds
                 w.wait_steps(_step(w) + cfg.steps_per_image)
             else:
                 time.sleep(cfg.time_per_image)
-            if i % cfg.eval_every == 0 or i in (5, 10, 20) or i == len(train):
-                # prefetch priority: nothing else is asked for meanwhile, so none goes stale
-                bid_ids = [svc.request_suggestion(f"test:{j}", im, prefetch=True)
-                           for j, (im, _t) in enumerate(test_pairs)]
-                acc = ScoreAccumulator(k)
-                for rid, (_im, t) in zip(bid_ids, test_pairs, strict=True):
-                    acc.add(w.wait(rid).mask, t)
-                sc = acc.result()
-                row.test_dice, row.test_iou = sc.score, (sc.iou[1] if k == 2 else sc.mean_iou)
+            if i % cfg.eval_every == 0 or i in (5, 10, 20) or i == len(run.train):
+                _score_test(run, svc, w, row)
             st = w.status
             row.train_steps = st.step if st is not None else 0
             row.elapsed_s = round(time.monotonic() - t0, 1)
@@ -218,7 +250,7 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
                 progress(row)
     finally:
         svc.shutdown(60)
-        project.close()
+        run.project.close()
     write_csv(out / "simulate.csv", rows)
     if cfg.effort:
         write_effort_traces(out / "effort.jsonl", rows)
