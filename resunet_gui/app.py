@@ -15,8 +15,8 @@ from typing import Any
 
 from resunet_gui.engine.settings import EngineConfig
 from resunet_gui.qt.main_window import MainWindow
+from resunet_gui.qt.preferences import Preferences
 from resunet_gui.qt.service_bridge import ServiceBridge
-from resunet_gui.qt.settings import Preferences
 
 EngineFactoryFor = Callable[[Any], Callable[[], Any]]
 log = logging.getLogger(__name__)

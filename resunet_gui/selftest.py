@@ -176,7 +176,7 @@ def _record_into(errors: list[str]) -> Callable[[type[BaseException], BaseExcept
 
 def _open_window(run: _Run, settings: Path) -> None:
     from resunet_gui.app import build_window
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     prefs = Preferences(settings)  # never touch the user's settings
     prefs.auto_suggest = False  # the test presses "Suggest" itself

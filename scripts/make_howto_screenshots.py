@@ -85,7 +85,7 @@ def install_checkpoint(folder: Path, checkpoint: Path) -> None:
 
 def new_window(tmp: Path, name: str):  # noqa: ANN201
     from resunet_gui.app import build_window
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     window = build_window(Preferences(tmp / f"{name}.ini"))
     window.resize(1500, 920)

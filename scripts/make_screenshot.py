@@ -32,7 +32,7 @@ def main() -> int:
 
     from resunet_gui.app import build_window
     from resunet_gui.engine.inference_engine import InferenceEngine
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     app = QApplication(sys.argv[:1])
     tmp = Path(tempfile.mkdtemp())

@@ -40,7 +40,7 @@ def _save(widget, path: Path, width: int) -> None:  # noqa: ANN001
 
 def export_dialog(app, dataset: Path, tmp: Path) -> None:  # noqa: ANN001
     from resunet_gui.app import build_window
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     folder = tmp / dataset.name
     shutil.copytree(dataset, folder)
@@ -64,7 +64,7 @@ def large_progress(app, tmp: Path) -> None:  # noqa: ANN001
 
     from resunet_gui.app import build_window
     from resunet_gui.engine.inference_engine import InferenceEngine
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     folder = tmp / "large"
     (folder / "images").mkdir(parents=True)

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from resunet_gui.app import build_window
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 def make_folder(folder: Path, names: Sequence[str], size: int = 64,

@@ -19,7 +19,7 @@ from resunet_gui.app import build_window
 from resunet_gui.cli import main
 from resunet_gui.core.imageio import read_mask
 from resunet_gui.core.project import Project
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 def _misfit(folder, stem: str = "im1") -> bytes:

@@ -10,7 +10,7 @@ from PySide6.QtTest import QTest
 
 from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_image
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 NAN_BLOCK = (slice(8, 24), slice(8, 24))
 INF_BLOCK = (slice(40, 56), slice(8, 24))

@@ -15,8 +15,8 @@ from resunet_gui.app import build_window
 from resunet_gui.cli import build_parser, main
 from resunet_gui.core.errors import ProjectStateError
 from resunet_gui.core.project import Project
+from resunet_gui.qt.preferences import Preferences
 from resunet_gui.qt.recovery_dialog import RECOVER_TITLE
-from resunet_gui.qt.settings import Preferences
 
 
 @pytest.fixture

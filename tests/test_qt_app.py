@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from resunet_gui.app import build_window
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def test_window_shows_without_importing_torch(tmp_path):
             "from PySide6.QtWidgets import QApplication\n"
             "app = QApplication([])\n"
             "from resunet_gui.app import build_window\n"
-            "from resunet_gui.qt.settings import Preferences\n"
+            "from resunet_gui.qt.preferences import Preferences\n"
             f"w = build_window(Preferences({str(tmp_path / 'p.ini')!r}))\n"
             "w.show(); app.processEvents()\n"
             "print('torch' in sys.modules, 'cv2' in sys.modules)\n")

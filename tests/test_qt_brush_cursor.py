@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from resunet_gui.annotation.document import MaskDocument
 from resunet_gui.app import build_window
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 @pytest.fixture

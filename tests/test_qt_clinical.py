@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_mask
 from resunet_gui.export import ExportOptions, export_project
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 from tests.dicom_samples import copy_bundled, write_enhanced_ct
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

@@ -13,7 +13,7 @@ from synthetic import make_blob_project
 
 from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_mask
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 CHUNK = 40
 

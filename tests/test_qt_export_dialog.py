@@ -12,7 +12,7 @@ from test_export_formats import make_dataset
 
 import resunet_gui.export.pipeline as pipeline
 from resunet_gui.app import build_window
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 LEFT = Qt.MouseButton.LeftButton
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 
 from resunet_gui.app import build_window
 from resunet_gui.engine.inference_engine import InferenceEngine
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 BIG, TILE, TILES, HOLD_AT = 256, 64, 25, 5  # 256 px in 64 px tiles (16 overlap): 5 x 5
 

@@ -14,7 +14,7 @@ from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_mask
 from resunet_gui.core.types import ImageStatus
 from resunet_gui.engine.inference_engine import InferenceEngine
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 class RecordingEngine(InferenceEngine):

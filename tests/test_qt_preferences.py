@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QFileDialog
 from qt_window import key, make_folder
 
 from resunet_gui.app import default_engine_factory
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 def _ok(qtbot, dialog) -> None:  # noqa: ANN001

@@ -15,7 +15,7 @@ from resunet_gui.app import build_window
 from resunet_gui.engine.predictor import Prediction, to_model_input
 from resunet_gui.engine.requests import TrainingStatus
 from resunet_gui.engine.versions import VersionInfo
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 
 def _prediction(fg: np.ndarray) -> Prediction:

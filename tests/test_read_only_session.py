@@ -23,7 +23,7 @@ from resunet_gui.core.journal import Journal
 from resunet_gui.core.lock import ProjectLock
 from resunet_gui.core.project import Project
 from resunet_gui.core.storage import storage_error
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 
 AMBER = (0xFF, 0xD8, 0x66)
 

@@ -181,7 +181,7 @@ def test_hostile_metadata_sizes_are_refused_before_any_model_is_built(project, m
 def test_window_shows_which_version_was_skipped_and_serves_the_intact_one(project, qtbot,
                                                                           tmp_path):
     from resunet_gui.app import build_window
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     _damage(project, "garbage")
     folder = project.folder

@@ -20,7 +20,7 @@ def prefetched_open_ms(folder: Path, repeats: int, median_ms: Callable) -> dict:
 
     from resunet_gui.qt.editor import Suggestion
     from resunet_gui.qt.main_window import MainWindow
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     app = QApplication.instance() or QApplication([])
     window = MainWindow(Preferences(folder / "prefs.ini"))  # no model: nothing else runs

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import QApplication
 from PySide6.QtCore import QTimer
 app = QApplication(sys.argv[:1])
 from resunet_gui.app import build_window
-from resunet_gui.qt.settings import Preferences
+from resunet_gui.qt.preferences import Preferences
 w = build_window(Preferences(sys.argv[1]))
 w.show()
 def ready():

@@ -99,8 +99,8 @@ def _dispose(app: Any, widget: Any) -> None:
 
 def _window(prefs_path: Path, engine_factory_for: Any = None) -> Any:
     from resunet_gui.qt.main_window import MainWindow
+    from resunet_gui.qt.preferences import Preferences
     from resunet_gui.qt.service_bridge import ServiceBridge
-    from resunet_gui.qt.settings import Preferences
 
     w = MainWindow(Preferences(prefs_path))
     if engine_factory_for is not None:

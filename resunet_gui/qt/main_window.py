@@ -39,11 +39,11 @@ from resunet_gui.qt.navigation import next_not_done
 from resunet_gui.qt.newest_model import NewestModel
 from resunet_gui.qt.palette import PaletteWidget
 from resunet_gui.qt.panels import SuggestPanel, ViewPanel
+from resunet_gui.qt.preferences import Preferences
 from resunet_gui.qt.read_only_banner import NoticeBanner, ReadOnlyGuard, banners_above
 from resunet_gui.qt.recovery_dialog import open_with_recovery
 from resunet_gui.qt.region_tools import RegionTools
 from resunet_gui.qt.service_bridge import ServiceBridge
-from resunet_gui.qt.settings import Preferences
 from resunet_gui.qt.shortcuts import ShortcutSheet
 from resunet_gui.qt.stack_slider import StackSlider
 from resunet_gui.qt.suggestions import SuggestionController

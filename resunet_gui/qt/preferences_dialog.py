@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from resunet_gui.qt.settings import DEVICES, Preferences
+from resunet_gui.qt.preferences import DEVICES, Preferences
 
 WEIGHT_CHOICES = (("imagenet", "ImageNet (from the local cache)"),
                   ("none", "None (random start)"),

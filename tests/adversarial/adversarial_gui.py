@@ -37,7 +37,7 @@ def window_for(arena: Arena) -> Iterator[object]:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from resunet_gui.app import build_window
-    from resunet_gui.qt.settings import Preferences
+    from resunet_gui.qt.preferences import Preferences
 
     _app = QApplication.instance() or QApplication([])
     errors: list[str] = []
