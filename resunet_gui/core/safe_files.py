@@ -41,30 +41,30 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
+def _lstat_mode(path: Path) -> int | None:
+    """The mode of ``path`` itself (links not followed); None when it does not exist."""
+    try:
+        return os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StorageError(f"cannot check {path}: {exc.strerror}") from None
+
+
 def check_not_link(path: str | Path) -> None:
     """Raise ``UnsafeFileError`` if ``path`` exists and is a symlink or not a regular file."""
     path = Path(path)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StorageError(f"cannot check {path}: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise _unsafe(path, _kind(st.st_mode))
+    mode = _lstat_mode(path)
+    if mode is not None and not stat.S_ISREG(mode):
+        raise _unsafe(path, _kind(mode))
 
 
 def check_dir_not_link(path: str | Path) -> None:
     """Raise ``UnsafeFileError`` if folder ``path`` exists as a link or as anything but a folder."""
     path = Path(path)
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise StorageError(f"cannot check {path}: {exc.strerror}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeFileError(f"{path} is {_kind(st.st_mode)}, not a folder; the app does not "
+    mode = _lstat_mode(path)
+    if mode is not None and not stat.S_ISDIR(mode):
+        raise UnsafeFileError(f"{path} is {_kind(mode)}, not a folder; the app does not "
                               "follow it (delete or rename it, then open the project again)")
 
 
