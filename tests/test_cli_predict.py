@@ -181,3 +181,18 @@ def test_predict_reports_images_sharing_a_stem_instead_of_overwriting_a_mask(tmp
     assert sorted(p.name for p in out.iterdir()) == ["a.png"]
     assert _read(out / "a.png").shape == (20, 20)  # a.jpg comes first by name, as in a project
     assert "same name" in capsys.readouterr().err
+
+
+def test_slices_of_two_stacks_get_masks_of_their_own(tmp_path) -> None:
+    import tifffile
+
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a", "b"):
+        tifffile.imwrite(folder / f"{name}.tif",
+                         (rng.random((2, 48, 48)) * 255).astype(np.uint8))
+    out = tmp_path / "out"
+    assert main(["predict", str(folder), "--out", str(out), "--device", "cpu"]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == [
+        "a_z0000.png", "a_z0001.png", "b_z0000.png", "b_z0001.png"]

@@ -30,8 +30,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.set_defaults(func=run)
 
 
-def image_files(folder: Path) -> tuple[Path, list[Path]]:
-    """The folder holding the images (``images/`` when present) and its image files.
+def image_files(folder: Path) -> tuple[Path, dict[Path, str]]:
+    """The folder holding the images (``images/`` when present) and its image files, each
+    with the name of its mask (a slice of a stack: ``<file>_z0003``, as in the app).
 
     Listed by the project's own scan, so duplicate stems (``a.png`` + ``a.jpg``, which would
     write the same mask) are skipped and reported exactly as the app does.
@@ -46,7 +47,7 @@ def image_files(folder: Path) -> tuple[Path, list[Path]]:
         print(f"warning: {warning}", file=sys.stderr)
     if not found:
         raise ResunetError(f"no images found in {src}")
-    return src, [src / rel for _stem, rel in sorted(found.items())]
+    return src, {src / rel: stem for stem, rel in sorted(found.items())}
 
 
 def _out_dir(folder: Path, src: Path, out: Path | None) -> Path:
@@ -64,17 +65,17 @@ def _out_dir(folder: Path, src: Path, out: Path | None) -> Path:
     return out
 
 
-def _unique_stems(files: list[Path]) -> tuple[list[Path], list[str]]:
-    """Files with a stem of their own, and why the others are skipped (decided before the
-    files are shared out, so every torchrun rank agrees)."""
+def _unique_stems(files: dict[Path, str]) -> tuple[list[Path], list[str]]:
+    """Files with a mask name of their own, and why the others are skipped (decided before
+    the files are shared out, so every torchrun rank agrees)."""
     unique: list[Path] = []
     skipped: list[str] = []
     seen: set[str] = set()
-    for path in files:
-        if path.stem in seen:
+    for path, name in files.items():
+        if name in seen:
             skipped.append(f"{path.name}: another image has the same name stem")
         else:
-            seen.add(path.stem)
+            seen.add(name)
             unique.append(path)
     return unique, skipped
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     unique, duplicates = _unique_stems(files)
     request = PredictRequest(unique, out, models_dir=folder / STATE_DIR / "models",
                              checkpoint=args.checkpoint, device=args.device, tile=args.tile,
-                             classes=args.classes)
+                             classes=args.classes, names={p: files[p] for p in unique})
     report = predict_folder(request, ProgressBar("predict"))
     skipped = (duplicates if report.is_main else []) + report.skipped
     for line in skipped:

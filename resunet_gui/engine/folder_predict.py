@@ -35,6 +35,7 @@ class PredictRequest:
     device: str = "auto"
     tile: int = 1024
     classes: int = 2  # of the random model used when there is no model at all
+    names: dict[Path, str] = field(default_factory=dict)  # mask name per file (default: stem)
 
 
 @dataclass
@@ -80,7 +81,8 @@ def predict_folder(req: PredictRequest,
             except ImageReadError as exc:
                 skipped.append(f"{path.name}: {exc}")
             else:
-                atomic_write_png(req.out / f"{path.stem}.png", predictor.predict(image).mask)
+                name = req.names.get(path, path.stem)  # a stack's slice: <file>_z0003
+                atomic_write_png(req.out / f"{name}.png", predictor.predict(image).mask)
             if progress is not None and ctx.is_main:  # rank 0's share stands for all
                 progress(i + 1, len(mine))
         written = D.all_sum(len(mine) - len(skipped), ctx)
