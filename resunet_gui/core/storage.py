@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import logging
 import os
@@ -279,3 +280,12 @@ def remove_stale_exports(project: Path, *, max_age_s: float = STALE_EXPORT_S) ->
         except OSError as exc:
             log.debug("stale export cleanup skipped %s: %s", folder, exc)
     return removed
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (weights checks, export manifests)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from resunet_gui.core.errors import CheckpointError
+from resunet_gui.core.storage import file_sha256
 from resunet_gui.core.types import ClassSpec, Normalization
 from resunet_gui.engine.device import resolve_device
 from resunet_gui.engine.trainer import apply_mode, default_mode
@@ -28,7 +29,6 @@ from resunet_gui.model.weights import (
     IMAGENET_FILE,
     KNOWN_SHA256,
     download_imagenet,
-    file_sha256,
     imagenet_cache_path,
     load_encoder_weights,
 )

@@ -7,7 +7,6 @@ with the whole list (default) or leave those images out and record them (``--ski
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from resunet_gui.core.errors import ExportError, MaskError, ResunetError
 from resunet_gui.core.imageio import read_image
 from resunet_gui.core.mask_check import check_mask
 from resunet_gui.core.stacks import split_slice_path
+from resunet_gui.core.storage import file_sha256
 from resunet_gui.core.types import IGNORE_INDEX, ClassSpec
 
 from .manifest import MANIFEST_NAME
@@ -40,14 +40,6 @@ def _previous_export_files(out: Path) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in data["files"].items()} | {MANIFEST_NAME: ""}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _unexpected(out: Path, listed: dict[str, str]) -> list[str]:
     """Relative paths under ``out`` that the manifest does not list, or whose content is not
     what the export wrote (edited by hand, or a forged manifest); links count as unexpected."""
@@ -59,7 +51,7 @@ def _unexpected(out: Path, listed: dict[str, str]) -> list[str]:
             rel = path.relative_to(out).as_posix()
             if rel not in listed or path.is_symlink():
                 extra.append(rel)
-            elif rel != MANIFEST_NAME and (not path.is_file() or _sha256(path) != listed[rel]):
+            elif rel != MANIFEST_NAME and (not path.is_file() or file_sha256(path) != listed[rel]):
                 extra.append(f"{rel} (changed since the export)")
     return sorted(extra)
 

@@ -6,7 +6,6 @@ read with ``torch.load(weights_only=True)``, which refuses arbitrary pickled obj
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import tempfile
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from resunet_gui.core.errors import WeightsError
+from resunet_gui.core.storage import file_sha256
 from resunet_gui.model.encoder import ResNet18Encoder
 from resunet_gui.model.state_check import state_mismatch
 
@@ -47,14 +47,6 @@ class WeightsReport:
 def imagenet_cache_path() -> Path:
     """Where torchvision keeps the ImageNet ResNet18 file (``$TORCH_HOME/hub/checkpoints``)."""
     return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_FILE
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: Path, expected: str) -> str:
