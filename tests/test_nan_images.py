@@ -8,9 +8,7 @@ import tifffile
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from resunet_gui.app import build_window
 from resunet_gui.core.imageio import read_image
-from resunet_gui.qt.preferences import Preferences
 
 NAN_BLOCK = (slice(8, 24), slice(8, 24))
 INF_BLOCK = (slice(40, 56), slice(8, 24))
@@ -40,13 +38,8 @@ def test_nan_and_inf_pixels_become_zero_in_model_input_and_display(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    w = build_window(Preferences(tmp_path / "prefs.ini"), engine_factory_for=None)
-    w.resize(1000, 700)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.close()
+def window(plain_window):
+    return plain_window()  # tests/qt_window.py: shown, no model service, closed afterwards
 
 
 def _screen_rgb(window, x: float, y: float) -> tuple[int, int, int]:
