@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from resunet_gui.engine.effort import EffortConfig, effort_for_image
+from resunet_gui.engine.effort import EffortConfig, EffortSimulator, effort_for_image
 
 
 def _object(mask: np.ndarray, centre: tuple[int, int]) -> None:
@@ -75,3 +75,54 @@ def test_refine_is_in_the_action_set_and_counts_only_when_it_helps():
     res = effort_for_image(sugg, probs, truth, 2, EffortConfig(refine_every=1),
                            refine=useless_refine)
     assert res["effort"].actions["refine"] == 0 and res["effort"].reached
+
+
+def _thin_membrane_scene():
+    """A long curved membrane 5 px wide that the suggestion draws 3 px wide, except at short
+    spokes: the missed edge pixels fall apart into dozens of slivers a pixel wide."""
+    truth = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(truth, (100, 100), (80, 60), 0, 0, 360, 1, 5)
+    sugg = np.zeros_like(truth)
+    cv2.ellipse(sugg, (100, 100), (80, 60), 0, 0, 360, 1, 3)
+    for angle in range(0, 360, 15):
+        cv2.ellipse(sugg, (100, 100), (80, 60), 0, angle, angle + 2, 1, 5)
+    sugg &= truth
+    return truth, sugg
+
+
+def test_slivers_along_one_edge_are_fixed_by_tracing_it_not_one_stroke_each():
+    truth, sugg = _thin_membrane_scene()
+    wrong = ((truth == 1) & (sugg == 0)).astype(np.uint8)
+    slivers = cv2.connectedComponents(wrong, connectivity=8)[0] - 1
+    assert slivers >= 40
+    config = EffortConfig(target_dice=0.95)
+    traced = EffortSimulator(truth, 2, ("stroke",), config=config).run(sugg)
+    assert traced.reached and traced.total <= 4
+    one_each = EffortSimulator(truth, 2, ("stroke",),
+                               config=EffortConfig(target_dice=0.95, trace_reach_px=0)).run(sugg)
+    assert one_each.total >= 4 * traced.total
+
+
+def test_a_useless_suggestion_is_declined_and_costs_no_more_than_painting():
+    truth, probs, _sugg = _scene()
+    useless = np.zeros_like(truth)
+    useless[100:160, :] = 1  # a band over nothing: every pixel of it must be erased
+    res = effort_for_image(useless, probs, truth, 2)
+    assert res["brush"].start == "empty"  # erasing the band stroke by stroke costs more
+    assert res["brush"].total <= res["scratch"].total
+    assert res["effort"].total <= res["scratch"].total  # clicks clear it, or it is declined
+
+
+def test_a_good_suggestion_is_accepted():
+    truth, probs, sugg = _scene()
+    res = effort_for_image(sugg, probs, truth, 2)
+    assert res["effort"].start == "suggestion"
+
+
+def test_a_region_that_fills_its_bounding_box_gets_a_stroke_of_its_width():
+    from resunet_gui.engine.effort import stroke_path
+
+    region = np.zeros((40, 80), bool)
+    region[10:17, 5:75] = True  # a 7 px bar: no pixel outside it inside its own box
+    path, radius = stroke_path(region)
+    assert radius == 3 and len(path) >= 2

@@ -11,11 +11,22 @@ among the tools it is allowed:
   distance on that ridge minus one (the brush paints ``2r + 1`` px: the typical width), and the stroke is one pen-down chain
   through ridge points, each next point the nearest unvisited one within two brush widths;
   the pen lifts (the action ends) at the first larger gap.
+  A second stroke is offered that *traces*: it runs along the pixels where painting the
+  region's class is harmless (the truth is that class) within ``trace_reach_px`` of the
+  region's wrong pixels, so slivers along one edge (a membrane drawn a pixel too thin, a
+  boundary a little off) are fixed by one stroke along the edge, as a person tracing it
+  would, not by one stroke per sliver.
 - ``fill``: the flood-fill tool clicked inside the region (fills a hole).
 - ``click``: click to fix (``annotation.region_fix``), with the probability map.
 - ``refine``: "refine this image from my strokes" (``engine.refine`` through the model
   service), tried after every ``refine_every`` other actions once something is painted;
-  counted (and applied, via ``MaskDocument.refine_unpainted``) only when it helps.
+  counted (and applied, via ``MaskDocument.refine_unpainted``) only when it helps. After
+  ``refine_give_up`` tries in a row that did not help, the user stops trying on that image.
+
+The user may decline the suggestion: where painting from an empty mask (the ``scratch``
+reference) costs less than repairing the suggestion, ``effort`` and ``brush`` also run from
+an empty mask with their own tools and keep whichever costs less (``EffortResult.start``
+says which), as a person does who glances at a poor suggestion and paints instead.
 
 Every action runs through ``MaskDocument`` (the code the GUI calls), until each foreground
 class reaches ``target_dice`` or ``max_actions`` is reached. The user is an oracle in one
@@ -53,6 +64,8 @@ class EffortConfig:
     max_radius: int = 48
     max_chain_points: int = 400
     refine_every: int = 5
+    refine_give_up: int = 2
+    trace_reach_px: int = 4
 
 
 @dataclass
@@ -62,6 +75,7 @@ class EffortResult:
     seconds: float = 0.0
     dice: list[float] = field(default_factory=list)  # worst foreground Dice before/after each
     reached: bool = False
+    start: str = "suggestion"  # or "empty": the user declined the suggestion
 
     @property
     def total(self) -> int:
@@ -98,9 +112,16 @@ def error_regions(labels: np.ndarray, truth: np.ndarray, num_classes: int, n: in
     return [(cc == i, c) for _a, c, cc, i in found[:n]]
 
 
+def _distance(region: np.ndarray) -> np.ndarray:
+    """Distance to the nearest pixel outside ``region``, the image edge counting as outside
+    (OpenCV alone gives a region with no outside pixel an infinite distance)."""
+    padded = np.pad(region.astype(np.uint8), 1)
+    return cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1]
+
+
 def _ridge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distance transform and its local-maximum ridge (the approximate medial axis)."""
-    dt = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
+    dt = _distance(region)
     ridge = region & (dt >= cv2.dilate(dt, np.ones((3, 3), np.uint8))) & (dt > 0)
     return dt, ridge
 
@@ -160,7 +181,7 @@ def _bfs(start: int, cells: dict[tuple[int, int], int], pts: list[tuple[float, f
 
 
 def _interior_point(region: np.ndarray) -> tuple[float, float]:
-    dt = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 3)
+    dt = _distance(region)
     y, x = np.unravel_index(int(np.argmax(dt)), dt.shape)
     return float(x), float(y)
 
@@ -199,13 +220,16 @@ class EffortSimulator:
         """Correct ``doc`` in place until the target or the action cap."""
         res = EffortResult()
         res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k), default=1.0), 4))
-        tried = 0  # actions done when refine was last tried
+        tried, misses = 0, 0  # actions done when refine was last tried; tries that failed
         while res.dice[-1] < self.cfg.target_dice and res.total < self.cfg.max_actions:
-            if self.refine is not None and res.total - tried >= self.cfg.refine_every:
+            if (self.refine is not None and misses < self.cfg.refine_give_up
+                    and res.total - tried >= self.cfg.refine_every):
                 tried = res.total
                 if self._refine(doc, res):
+                    misses = 0
                     res.dice.append(round(min(class_dice(doc.labels, self.truth, self.k)), 4))
                     continue
+                misses += 1 if (doc.provenance >= region_fix.PAINTED_MIN).any() else 0
             # the largest region first; one no tool can improve is left for the next one
             if not any(self._act(doc, region, value, res)
                        for region, value in error_regions(doc.labels, self.truth, self.k)):
@@ -254,11 +278,47 @@ class EffortSimulator:
             after[reg] = value
             out.append((_gain(labels[box.slices], after, self.truth[box.slices]), "fill",
                         partial(doc.fill, pt, value), self.cfg.click_s))
-        out.append(self._stroke_candidate(doc, region, value))
+        out.extend(self._stroke_candidates(doc, region, value))
+        return out
+
+    def _traced_region(self, labels: np.ndarray, region: np.ndarray, value: int
+                       ) -> np.ndarray | None:
+        """The band along ``region`` where painting ``value`` breaks nothing, reaching the
+        wrong pixels within ``trace_reach_px`` of it; None when that adds nothing."""
+        reach = self.cfg.trace_reach_px
+        if reach <= 0:
+            return None
+        harmless = (self.truth == value) | (self.truth == IGNORE_INDEX)
+        wrong = ((self.truth == value) & (labels != value)).astype(np.uint8)
+        near = cv2.dilate(wrong, cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1))).astype(bool) & harmless
+        _n, cc = cv2.connectedComponents(near.astype(np.uint8), connectivity=8)
+        ids = np.unique(cc[region])
+        traced = np.isin(cc, ids[ids > 0])
+        return traced if int(traced.sum()) > int(region.sum()) else None
+
+    def _stroke_candidates(self, doc: MaskDocument, region: np.ndarray, value: int) -> list:
+        out = [self._stroke_candidate(doc, region, value)]
+        traced = self._traced_region(doc.labels, region, value)
+        if traced is None:
+            return out
+        # along the middle of the band, at its width and a size smaller (spills less) ...
+        path, radius = stroke_path(traced, self.cfg.max_radius, self.cfg.max_chain_points)
+        out.extend(self._paint_candidate(doc, path, r, value)
+                   for r in range(radius, max(radius - 2, -1), -1))
+        # ... or along the wrong pixels themselves, at their width
+        wrong = traced & (self.truth == value) & (doc.labels != value)
+        if int(wrong.sum()) > int(region.sum()):
+            out.append(self._stroke_candidate(doc, wrong, value))
+        return out
         return out
 
     def _stroke_candidate(self, doc: MaskDocument, region: np.ndarray, value: int):
         path, radius = stroke_path(region, self.cfg.max_radius, self.cfg.max_chain_points)
+        return self._paint_candidate(doc, path, radius, value)
+
+    def _paint_candidate(self, doc: MaskDocument, path: list[tuple[float, float]],
+                         radius: int, value: int):
         trial = doc.labels.copy()
         for p0, p1 in zip(path, path[1:] or path, strict=False):
             tools.paint_segment(trial, p0, p1, radius, value)
@@ -301,9 +361,20 @@ def effort_for_image(suggestion: np.ndarray, probs: np.ndarray | None, truth: np
                      num_classes: int, config: EffortConfig | None = None,
                      refine: RefineFn | None = None) -> dict[str, EffortResult]:
     """The three references of the issue on one image: effort, brush only, from scratch."""
-    out = {}
-    for name, allowed in TOOLSETS.items():
-        start = None if name == "scratch" else suggestion
-        sim = EffortSimulator(truth, num_classes, allowed, probs, config, refine)
-        out[name] = sim.run(start)
-    return out
+    def simulator(name: str) -> EffortSimulator:
+        return EffortSimulator(truth, num_classes, TOOLSETS[name], probs, config, refine)
+
+    out = {"scratch": simulator("scratch").run(None)}
+    for name in ("effort", "brush"):
+        out[name] = simulator(name).run(suggestion)
+        if _cost(out["scratch"]) < _cost(out[name]):  # painting looks cheaper: try it
+            painted = simulator(name).run(None)
+            painted.start = "empty"
+            out[name] = min((out[name], painted), key=_cost)
+    return {name: out[name] for name in TOOLSETS}
+
+
+def _cost(result: EffortResult) -> tuple[bool, int, float, float]:
+    """What a person weighs: reaching the target at all, then actions, then how close the
+    mask got (when neither reached it), then seconds."""
+    return (not result.reached, result.total, -result.dice[-1], result.seconds)

@@ -61,6 +61,8 @@ class SimRow:
     effort_reached: bool | None = None
     brush_reached: bool | None = None
     scratch_reached: bool | None = None
+    effort_start: str | None = None  # "suggestion", or "empty" where declining it was cheaper
+    brush_start: str | None = None
     extra: dict = field(default_factory=dict)
 
     def add_effort(self, results: dict[str, EffortResult], cap: int) -> None:
@@ -73,9 +75,10 @@ class SimRow:
         self.effort_strokes, self.effort_fills, self.effort_clicks, self.effort_refines = (
             e.actions["stroke"], e.actions["fill"], e.actions["click"], e.actions["refine"])
         self.effort_seconds, self.effort_final_dice = e.seconds, e.dice[-1]
+        self.effort_start, self.brush_start = e.start, b.start
         self.brush_actions, self.brush_seconds = b.effective(cap), b.seconds
         self.scratch_actions, self.scratch_seconds = s.effective(cap), s.seconds
-        self.extra["effort"] = {k: {"actions": r.actions, "pixels": r.pixels,
+        self.extra["effort"] = {k: {"actions": r.actions, "pixels": r.pixels, "start": r.start,
                                     "seconds": r.seconds, "dice": r.dice}
                                 for k, r in results.items()}
 
