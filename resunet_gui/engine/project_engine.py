@@ -89,7 +89,7 @@ class ProjectEngine:
                                dataset=dataset)
         self.trainer.step_count = step
         self.scorer = Predictor(self.trainer.candidate, normalization, self.device,
-                                tile=self.cfg.tile)
+                                tile=self.cfg.tile, fold_batch_norm=False)
         for net in {id(m): m for m in (model, self.trainer.model, self.trainer.candidate)}.values():
             attach_stop_points(net, self.stop)
 
