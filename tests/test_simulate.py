@@ -11,7 +11,7 @@ from synthetic import make_blob_project
 from resunet_gui.cli import main
 from resunet_gui.cli.simulate_plots import effort_png, learning_curve_png
 from resunet_gui.engine.settings import SimConfig
-from resunet_gui.engine.simulate import SimRow
+from resunet_gui.engine.simulate import SimRow, choose_images
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -81,7 +81,7 @@ def test_cli_defaults_are_the_settings_defaults():
     sim, train = SimConfig(), TrainConfig()
     args = build_parser().parse_args(["simulate", "folder"])
     for name in ("time_per_image", "device", "min_done", "eval_every", "max_test", "crop",
-                 "batch_size", "lr", "ema_decay", "class_balance", "seed"):
+                 "batch_size", "lr", "ema_decay", "class_balance", "seed", "order"):
         assert getattr(args, name) == getattr(sim, name), name
         if hasattr(train, name):
             assert getattr(sim, name) == getattr(train, name), name
@@ -89,3 +89,29 @@ def test_cli_defaults_are_the_settings_defaults():
     args = build_parser().parse_args(["train", "folder"])
     for name in ("batch_size", "crop", "lr", "class_balance", "seed"):
         assert getattr(args, name) == getattr(train, name), name
+
+
+def test_a_folder_of_video_frames_is_sampled_across_its_videos_not_from_the_first_one():
+    stems = [f"video{v}_frame{f:02d}" for v in range(10) for f in range(25)]
+    spread = choose_images(stems, 20, "spread", seed=0)
+    assert len({s.split("_")[0] for s in spread}) == 10
+    assert spread == sorted(spread, key=stems.index)  # still annotated in list order
+    assert {s.split("_")[0] for s in choose_images(stems, 20, "first", 0)} == {"video0"}
+    shuffled = choose_images(stems, 20, "random", seed=3)
+    assert len(shuffled) == 20 and shuffled == choose_images(stems, 20, "random", seed=3)
+    assert shuffled != choose_images(stems, 20, "random", seed=4)
+    assert choose_images(stems[:5], 20, "spread", 0) == stems[:5]
+
+
+def test_simulate_annotates_the_images_its_order_picks(tmp_path):
+    src = make_blob_project(tmp_path / "data", n=6, stem="s", n_test=2)
+    rc = main(["simulate", str(src), "--out", str(tmp_path / "out"), "--steps-per-image", "1",
+               "--crop", "64", "--batch-size", "2", "--max-test", "2", "--no-effort",
+               "--max-images", "2", "--order", "first"])
+    assert rc == 0
+    assert [r["stem"] for r in _read_rows(tmp_path / "out" / "simulate.csv")] == ["s0", "s1"]
+    rc = main(["simulate", str(src), "--out", str(tmp_path / "out2"), "--steps-per-image", "1",
+               "--crop", "64", "--batch-size", "2", "--max-test", "2", "--no-effort",
+               "--max-images", "2"])
+    assert rc == 0
+    assert [r["stem"] for r in _read_rows(tmp_path / "out2" / "simulate.csv")] == ["s0", "s3"]

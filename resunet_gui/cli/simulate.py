@@ -10,7 +10,7 @@ import json
 import logging
 from pathlib import Path
 
-from resunet_gui.engine.settings import SimConfig
+from resunet_gui.engine.settings import SIM_ORDERS, SimConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
                    help="instead of --time-per-image: wait for N training steps per image "
                         "(reproducible on a busy machine)")
     p.add_argument("--max-images", type=int, help="stop after N train images (default: all)")
+    p.add_argument("--order", choices=SIM_ORDERS, default=d.order,
+                   help="which N train images: spread evenly over the list, the first N, or "
+                        "a random (seeded) N (%(default)s)")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda[:N] or mps (%(default)s)")
     p.add_argument("--out", type=Path, default=Path("simulate-out"),
                    help="folder for simulate.csv and learning_curve.png (%(default)s)")
@@ -65,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from resunet_gui.engine.simulate import simulate
 
     cfg = SimConfig(time_per_image=args.time_per_image, steps_per_image=args.steps_per_image,
-                    max_images=args.max_images,
+                    max_images=args.max_images, order=args.order,
                     device=args.device, weights=args.weights, min_done=args.min_done,
                     eval_every=args.eval_every, max_test=args.max_test, crop=args.crop,
                     batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema_decay,

@@ -62,11 +62,18 @@ class EngineConfig:
     seed: int = 0
 
 
+SIM_ORDERS: tuple[str, ...] = ("spread", "first", "random")
+
+
 @dataclass
 class SimConfig:
     time_per_image: float = 45.0
     steps_per_image: int | None = None  # instead of seconds: wait for N optimiser steps
     max_images: int | None = None
+    # which ``max_images`` of the train images the user annotates, in list order: "spread"
+    # (evenly over the list: a folder of video frames gives frames of many videos, as a
+    # person sampling a folder would pick them), "first" (the first N), "random" (seeded)
+    order: str = "spread"
     device: str = "cpu"
     weights: str = "none"  # the headline figure is from a random-init encoder
     min_done: int = 1

@@ -29,7 +29,7 @@ from resunet_gui.engine.metrics import ScoreAccumulator, corrected_fraction
 from resunet_gui.engine.project_engine import ProjectEngine, num_classes_of
 from resunet_gui.engine.refine import Strokes
 from resunet_gui.engine.service import ModelService, SuggestionResult
-from resunet_gui.engine.settings import EngineConfig, SimConfig, TrainConfig
+from resunet_gui.engine.settings import SIM_ORDERS, EngineConfig, SimConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,20 @@ def _spread(items: list[str], n: int) -> list[str]:
         return items
     idx = np.linspace(0, len(items) - 1, n).round().astype(int)
     return [items[i] for i in idx]
+
+
+def choose_images(stems: list[str], n: int | None, order: str, seed: int) -> list[str]:
+    """The ``n`` images the simulated user annotates, in list order (see ``SimConfig.order``)."""
+    if order not in SIM_ORDERS:
+        raise ValueError(f"order must be one of {SIM_ORDERS}, got {order!r}")
+    if not n or n >= len(stems):
+        return list(stems)
+    if order == "first":
+        return stems[:n]
+    if order == "random":
+        keep = set(np.random.default_rng(seed).choice(len(stems), n, replace=False).tolist())
+        return [s for i, s in enumerate(stems) if i in keep]
+    return _spread(stems, n)
 
 
 class _Waiter:
@@ -164,7 +178,7 @@ def _prepare(folder: Path, out: Path, cfg: SimConfig) -> _Run:
         k = num_classes_of(src)
     if not train or not test:
         raise ResunetError(f"{folder} needs masks in a train and a test (or val) split")
-    train = train[: cfg.max_images] if cfg.max_images else train
+    train = choose_images(train, cfg.max_images, cfg.order, cfg.seed)
     test = _spread(test, cfg.max_test)
     work = out / "work"
     if work.exists():
