@@ -126,3 +126,11 @@ def test_a_region_that_fills_its_bounding_box_gets_a_stroke_of_its_width():
     region[10:17, 5:75] = True  # a 7 px bar: no pixel outside it inside its own box
     path, radius = stroke_path(region)
     assert radius == 3 and len(path) >= 2
+
+
+def test_painting_a_crescent_from_scratch_shrinks_the_brush_instead_of_giving_up():
+    truth = np.zeros((200, 240), np.uint8)
+    cv2.circle(truth, (120, 100), 70, 1, -1)
+    cv2.circle(truth, (150, 100), 60, 0, -1)  # a thick crescent: wide, curved, not convex
+    res = EffortSimulator(truth, 2, ("stroke", "fill")).run(None)
+    assert res.reached and res.total <= 12

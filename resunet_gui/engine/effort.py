@@ -126,9 +126,10 @@ def _ridge(region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dt, ridge
 
 
-def stroke_path(region: np.ndarray, max_radius: int = 48, max_points: int = 400
-                ) -> tuple[list[tuple[float, float]], int]:
-    """One pen-down path of (x, y) points along the region's medial axis, and its radius.
+def stroke_path(region: np.ndarray, max_radius: int = 48, max_points: int = 400,
+                radius: int | None = None) -> tuple[list[tuple[float, float]], int]:
+    """One pen-down path of (x, y) points along the region's medial axis, and its radius
+    (fitted to the region's width unless given).
 
     Ridge points (one per brush width) are joined when at most three brush widths apart;
     the stroke is the longest path through that graph from its most interior point's
@@ -144,7 +145,8 @@ def stroke_path(region: np.ndarray, max_radius: int = 48, max_points: int = 400
         ys, xs = np.nonzero(region)
     # a ridge pixel at distance d is the middle of a band about 2d - 1 px wide, and a brush
     # of radius r paints 2r + 1 px: r = d - 1 fills the band without spilling over it
-    radius = int(np.clip(round(float(np.median(dt[ys, xs]))) - 1, 0, max_radius))
+    if radius is None:
+        radius = int(np.clip(round(float(np.median(dt[ys, xs]))) - 1, 0, max_radius))
     cell = max(2, 2 * radius + 1)  # one ridge point per brush width
     keys = np.stack([ys // cell, xs // cell], 1)
     _u, keep = np.unique(keys, axis=0, return_index=True)
@@ -314,8 +316,15 @@ class EffortSimulator:
         return out
 
     def _stroke_candidate(self, doc: MaskDocument, region: np.ndarray, value: int):
+        """The stroke along ``region`` at its fitted brush size, or at half that size where
+        the wide brush spills over a region that is not convex (a person shrinks the brush)."""
         path, radius = stroke_path(region, self.cfg.max_radius, self.cfg.max_chain_points)
-        return self._paint_candidate(doc, path, radius, value)
+        best = self._paint_candidate(doc, path, radius, value)
+        if radius >= 4:
+            path, half = stroke_path(region, self.cfg.max_radius, self.cfg.max_chain_points,
+                                     radius // 2)
+            best = max(best, self._paint_candidate(doc, path, half, value), key=lambda c: c[0])
+        return best
 
     def _paint_candidate(self, doc: MaskDocument, path: list[tuple[float, float]],
                          radius: int, value: int):
