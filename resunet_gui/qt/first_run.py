@@ -1,5 +1,5 @@
-"""First run: until the project has a trained model version, the canvas says how the model
-learns instead of drawing an untrained model's noise over the whole image.
+"""First run: until the project has a trained model version, a banner above the canvas says
+how the model learns instead of drawing an untrained model's noise over the whole image.
 
 While no version exists, automatic suggestions are held (the Suggest button still asks);
 the first version announced by the model service ends the state and asks for a suggestion.
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QLabel
 
 # the 5th done image is the first check image: from then on versions have a real score
 FIRST_IMAGES = 5
-MARGIN = 12
 
 
 def guide_text(done: int) -> str:
@@ -24,22 +23,24 @@ def guide_text(done: int) -> str:
 
 
 class FirstRunGuide(QObject):
-    """A banner over ``canvas`` and a hold on automatic suggestions while untrained."""
+    """A banner above the canvas and a hold on automatic suggestions while untrained.
 
-    def __init__(self, canvas: QWidget, suggestions: Any, parent: QObject | None = None) -> None:
+    The banner sits in the window's layout above the canvas (``banner``; the window places
+    it), so it never covers the top of the image the user is painting.
+    """
+
+    def __init__(self, suggestions: Any, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.canvas, self.suggestions = canvas, suggestions
+        self.suggestions = suggestions
         self.active = False
         self._done = 0
-        self.banner = QLabel(canvas)
+        self.banner = QLabel()
         self.banner.setObjectName("first_run_banner")
         self.banner.setWordWrap(True)
         self.banner.setTextFormat(Qt.TextFormat.RichText)
-        self.banner.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.banner.setStyleSheet("QLabel#first_run_banner { background: rgba(20, 40, 90, 235);"
-                                  " color: white; padding: 10px; border-radius: 6px; }")
+        self.banner.setStyleSheet("QLabel#first_run_banner { background: rgb(20, 40, 90);"
+                                  " color: white; padding: 10px; }")
         self.banner.hide()
-        canvas.installEventFilter(self)
 
     def project_opening(self, with_model: bool) -> None:
         """A new project: hide the banner; with a model, hold automatic suggestions until
@@ -67,18 +68,5 @@ class FirstRunGuide(QObject):
         self.suggestions.hold_automatic = on
         self.banner.setText(guide_text(self._done))
         self.banner.setVisible(on)
-        self._place()
         if held and not on:
             self.suggestions.request_current()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        if watched is self.canvas and event.type() == QEvent.Type.Resize:
-            self._place()
-        return False
-
-    def _place(self) -> None:
-        width = max(200, min(640, self.canvas.width() - 2 * MARGIN))
-        self.banner.setFixedWidth(width)
-        self.banner.adjustSize()
-        self.banner.move((self.canvas.width() - width) // 2, MARGIN)
-        self.banner.raise_()

@@ -71,7 +71,6 @@ class MainWindow(QMainWindow):
         self.banner, self.model_banner = NoticeBanner(), NoticeBanner()
         self.model_banner.actionClicked.connect(self.model_banner.clear)
         self.editor.projectOpened.connect(lambda _p: self.model_banner.clear())
-        self.setCentralWidget(banners_above(self.canvas, self.banner, self.model_banner))
         self.read_only_guard = ReadOnlyGuard(self.editor, self.tools, self.banner, self)
         self.images = ImageListModel(self)
         self.filter = ImageFilterModel(self)
@@ -82,7 +81,9 @@ class MainWindow(QMainWindow):
         self.model_panel = ModelPanel()
         self.suggestions = SuggestionController(self.editor, self.images, self.suggest_panel, self)
         self.suggestions.canvas = self.canvas
-        self.first_run = FirstRunGuide(self.canvas, self.suggestions, self)
+        self.first_run = FirstRunGuide(self.suggestions, self)
+        self.setCentralWidget(banners_above(self.canvas, self.banner, self.model_banner,
+                                            self.first_run.banner))
         self.region_tools = RegionTools(self)
         self.bridge: ServiceBridge | None = None
         self._engine_factory_for: Callable[[Any], Callable[[], Any]] | None = None

@@ -47,7 +47,7 @@ class NoticeBanner(QFrame):
         self.setVisible(False)
 
 
-def banners_above(central: QWidget, *banners: NoticeBanner) -> QWidget:
+def banners_above(central: QWidget, *banners: QWidget) -> QWidget:
     """A widget holding ``banners`` (stacked, hidden until needed) above ``central``."""
     holder = QWidget()
     layout = QVBoxLayout(holder)
