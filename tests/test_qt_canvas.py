@@ -155,3 +155,21 @@ def test_middle_button_and_space_drag_pan_the_view(canvas, qtbot):
     QTest.keyRelease(view, Qt.Key.Key_Space)
     assert view.horizontalScrollBar().value() != h1
     assert not doc.labels.any()
+
+
+def test_suggestion_display_outlines_where_classes_meet_and_hides_ignore():
+    mask = np.zeros((30, 40), np.uint8)
+    mask[5:25, 5:20] = 1
+    mask[5:25, 20:35] = 2  # touches class 1 along column 19/20
+    mask[0:3, :] = 255  # ignore reads as background
+    disp = suggestion_display(mask, hatch=6)
+    again = suggestion_display(mask, hatch=6)  # the cached stripe pattern gives the same
+    assert np.array_equal(disp, again)
+    assert disp[10, 19] == 1 and disp[10, 20] == 2  # the shared edge keeps both class ids
+    assert (disp[0:3] == 0).all()
+    interior = disp[8:22, 8:17]
+    assert set(np.unique(interior)) == {0, 1 | 0x80}
+    assert disp[12, 12] == 1 | 0x80  # (12 + 12) % 6 == 0
+    assert (disp[mask == 0] == 0).all()
+    small = suggestion_display(mask[:10, :10], hatch=6)  # another size, another pattern
+    assert small.shape == (10, 10)

@@ -194,7 +194,7 @@ class SuggestionController(QObject):
         probs = getattr(pred, "probs", None)
         sugg = Suggestion(result.image_key, pred.mask, float(pred.uncertainty),
                           getattr(pred, "entropy", None), result.model_version,
-                          None if probs is None else probs.astype(np.float16))
+                          None if probs is None else probs.astype(np.float16, copy=False))
         if result.request_id == self._current_id or (
                 result.priority == 0 and result.image_key == self._current_stem):
             self._current_id = self._current_stem = None
