@@ -40,3 +40,30 @@ def test_random_engine_is_seeded_and_refuses_to_train():
     assert a.status().state == "idle"
     with pytest.raises(RuntimeError):
         a.train_chunk()
+
+
+def test_model_service_lists_no_versions_of_a_fixed_model_and_refuses_to_change_it(caplog):
+    import threading
+
+    from resunet_gui.core.errors import ResunetError
+    from resunet_gui.engine.service import ModelService
+
+    got: dict[str, object] = {}
+    done = threading.Event()
+    errors: list[tuple[int, str]] = []
+    svc = ModelService(InferenceEngine, on_result=lambda r: None,
+                       on_error=lambda rid, msg: (errors.append((rid, msg)), done.set()))
+    try:
+        svc.list_versions(lambda listing: (got.update(listing=listing), done.set()))
+        assert done.wait(30)
+        listing = got["listing"]
+        assert listing.versions == [] and listing.current == "random init"
+        done.clear()
+        rid = svc.rollback("v001")
+        assert done.wait(30)
+        assert errors and errors[0][0] == rid and "fixed model" in errors[0][1]
+    finally:
+        svc.shutdown()
+    assert "Traceback" not in caplog.text
+    with pytest.raises(ResunetError):
+        InferenceEngine().set_mode("all")

@@ -11,10 +11,14 @@ from typing import Any
 
 import numpy as np
 
+from resunet_gui.core.errors import ResunetError
 from resunet_gui.engine.bootstrap import bootstrap_model
 from resunet_gui.engine.predictor import Prediction, Predictor
 from resunet_gui.engine.requests import TrainingStatus
 from resunet_gui.engine.tile_cache import TileCache
+from resunet_gui.engine.versions import VersionInfo
+
+FIXED_MODEL = "this session serves one fixed model: it has no saved versions to change"
 
 
 class InferenceEngine:
@@ -62,3 +66,19 @@ class InferenceEngine:
 
     def close(self) -> None:
         pass
+
+    # -- version control: a fixed model has no saved versions (the model panel lists none) --
+    def list_versions(self) -> list[VersionInfo]:
+        return []
+
+    def rollback(self, name: str) -> VersionInfo:
+        raise ResunetError(FIXED_MODEL)
+
+    def export_version(self, name: str, dest: str | Path) -> Path:
+        raise ResunetError(FIXED_MODEL)
+
+    def load_external(self, path: str | Path) -> VersionInfo:
+        raise ResunetError(FIXED_MODEL)
+
+    def set_mode(self, mode: str) -> None:
+        raise ResunetError(FIXED_MODEL)

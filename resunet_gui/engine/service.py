@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from resunet_gui.core.errors import CheckpointError
+from resunet_gui.core.errors import CheckpointError, ResunetError
 from resunet_gui.engine.preempt import Preempted
 from resunet_gui.engine.requests import (
     Engine,
@@ -387,6 +387,10 @@ class ModelService:
             fn, on_done = item.source
             try:
                 out = fn(self.engine)
+            except ResunetError as exc:  # a refusal the user can act on: no traceback
+                log.warning("control request refused: %s", exc)
+                self._emit(self.on_error, item.request_id, user_message(exc))
+                return
             except Exception as exc:  # noqa: BLE001
                 log.exception("control request failed")
                 self._emit(self.on_error, item.request_id, user_message(exc))
