@@ -1,11 +1,15 @@
 """The inference-only engine serves a checkpoint's model (or a seeded random one) and never trains."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
 
+from resunet_gui.core.errors import ResunetError
 from resunet_gui.engine.inference_engine import InferenceEngine
+from resunet_gui.engine.service import ModelService
 from resunet_gui.model.checkpoint import CheckpointMeta, save_checkpoint
 from resunet_gui.model.resunet import ResUNet
 
@@ -43,11 +47,6 @@ def test_random_engine_is_seeded_and_refuses_to_train():
 
 
 def test_model_service_lists_no_versions_of_a_fixed_model_and_refuses_to_change_it(caplog):
-    import threading
-
-    from resunet_gui.core.errors import ResunetError
-    from resunet_gui.engine.service import ModelService
-
     got: dict[str, object] = {}
     done = threading.Event()
     errors: list[tuple[int, str]] = []

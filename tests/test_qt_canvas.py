@@ -163,7 +163,7 @@ def test_suggestion_display_outlines_where_classes_meet_and_hides_ignore():
     mask[5:25, 20:35] = 2  # touches class 1 along column 19/20
     mask[0:3, :] = 255  # ignore reads as background
     disp = suggestion_display(mask, hatch=6)
-    again = suggestion_display(mask, hatch=6)  # the cached stripe pattern gives the same
+    again = suggestion_display(mask, hatch=6)  # pure: the same mask gives the same display
     assert np.array_equal(disp, again)
     assert disp[10, 19] == 1 and disp[10, 20] == 2  # the shared edge keeps both class ids
     assert (disp[0:3] == 0).all()

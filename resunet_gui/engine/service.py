@@ -387,12 +387,11 @@ class ModelService:
             fn, on_done = item.source
             try:
                 out = fn(self.engine)
-            except ResunetError as exc:  # a refusal the user can act on: no traceback
-                log.warning("control request refused: %s", exc)
-                self._emit(self.on_error, item.request_id, user_message(exc))
-                return
             except Exception as exc:  # noqa: BLE001
-                log.exception("control request failed")
+                if isinstance(exc, ResunetError):  # a refusal the user can act on
+                    log.warning("control request refused: %s", exc)
+                else:
+                    log.exception("control request failed")
                 self._emit(self.on_error, item.request_id, user_message(exc))
                 return
             if on_done is not None:

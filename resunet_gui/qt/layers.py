@@ -8,7 +8,6 @@ Nothing here rebuilds a full-image QImage per edit.
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 
 import numpy as np
@@ -67,7 +66,7 @@ def suggestion_display(mask: np.ndarray, hatch: int = 6) -> np.ndarray:
     """Encode a suggestion for :class:`IndexedLayer`: boundary pixels keep their class id,
     interior pixels on diagonal stripes get the fill bit, the rest of the interior is
     transparent. Runs on the GUI thread once per suggestion, never per stroke, so it avoids
-    temporaries: 2048x2048 in about 25 ms on one slow core (65 ms before)."""
+    temporaries: 2048x2048 in about 35 ms on one slow core (65 ms before)."""
     import cv2
 
     m = np.where(mask == IGNORE_INDEX, 0, mask).astype(np.uint8, copy=False)
@@ -82,14 +81,12 @@ def suggestion_display(mask: np.ndarray, hatch: int = 6) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=2)
 def _stripes(h: int, w: int, hatch: int) -> np.ndarray:
-    """Diagonal stripe pattern of an image size (the same for every suggestion of it)."""
-    rows = (np.arange(h) % hatch).astype(np.uint8)
-    cols = (np.arange(w) % hatch).astype(np.uint8)
-    on = np.add.outer(rows, cols) % hatch < 2
-    on.flags.writeable = False
-    return on
+    """Diagonal stripes: ``(row + col) % hatch < 2``. Rows repeat with period ``hatch``, so
+    the ``hatch`` distinct rows are computed once and gathered (a few ms at 2048x2048,
+    where the full-size modulo took 12-25 ms), and nothing image-sized is kept."""
+    phases = (np.arange(hatch)[:, None] + np.arange(w)[None, :]) % hatch < 2
+    return phases[np.arange(h) % hatch]
 
 
 def rgb_qimage(array: np.ndarray) -> QImage:
