@@ -197,6 +197,24 @@ def test_pause_and_resume_training(make_service):
     assert wait_for(lambda: eng.steps > frozen)
 
 
+def test_training_stops_at_the_step_limit_and_goes_on_when_it_is_raised(make_service):
+    eng = FakeEngine(steps_per_chunk=1)
+    svc = make_service(eng, min_done=1)
+    svc.train_until(5)
+    svc.notify_done("a")
+    assert wait_for(lambda: eng.steps >= 5)
+    time.sleep(0.2)
+    assert eng.steps == 5
+    rid = svc.request_suggestion("p", img(0.9))  # suggestions are still served
+    assert wait_for(lambda: any(r.request_id == rid for r in svc.results))
+    svc.train_until(8)
+    assert wait_for(lambda: eng.steps >= 8)
+    time.sleep(0.2)
+    assert eng.steps == 8
+    svc.train_until(None)
+    assert wait_for(lambda: eng.steps > 8)
+
+
 def test_interactive_caps_torch_threads_and_restores(make_service):
     before = torch.get_num_threads()
     eng = FakeEngine()

@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction, name: str) -> None:
     p.add_argument("--time-per-image", type=float, default=d.time_per_image, metavar="S",
                    help="seconds of background training after each corrected image (%(default)s)")
     p.add_argument("--steps-per-image", type=int, metavar="N",
-                   help="instead of --time-per-image: wait for N training steps per image "
-                        "(reproducible on a busy machine)")
+                   help="instead of --time-per-image: exactly N training steps per image, "
+                        "trained only between images (the same figures on any machine)")
     p.add_argument("--max-images", type=int, help="stop after N train images (default: all)")
     p.add_argument("--order", choices=SIM_ORDERS, default=d.order,
                    help="which N train images: spread evenly over the list, the first N, or "

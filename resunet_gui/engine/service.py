@@ -105,6 +105,8 @@ class ModelService:
         self._running: _Item | None = None
         self._stop = False
         self._paused = False
+        self._step_limit: int | None = None  # see train_until
+        self._step = 0  # optimiser steps the engine reported last
         self._done_count = 0  # done images the engine holds (updated on the worker)
         self._pending_done: list[str] = []
         self._sync = True  # load the project's existing done images once, when idle
@@ -203,6 +205,14 @@ class ModelService:
             self._cv.notify_all()
         self.call(lambda e: self.on_training_status(e.status()))
 
+    def train_until(self, step: int | None) -> None:
+        """Run training chunks only while the engine's step count is below ``step`` (None: no
+        limit). The simulated annotator trains in lock-step with it, so a run's figures
+        depend on the steps it asks for, not on how fast the machine is."""
+        with self._cv:
+            self._step_limit = step
+            self._cv.notify_all()
+
     # -- model management (run on the worker; results via on_done / on_model_changed) --------
     def rollback(self, version: str, on_done: Callable[[Any], None] | None = None) -> int:
         """Serve (and train on from) the exact weights of a saved version."""
@@ -297,6 +307,8 @@ class ModelService:
     def _training_due(self) -> bool:
         if self._paused or not self.auto_train or self.engine is None:
             return False
+        if self._step_limit is not None and self._step >= self._step_limit:
+            return False
         if self._done_count < self.min_done:
             return False
         return not (self._pending_done and time.monotonic() - self._last_done_t < self.debounce_s)
@@ -310,6 +322,7 @@ class ModelService:
             self.ready.set()
             self._serve_errors()
             return
+        self._guard(self._read_step)
         self.ready.set()
         try:
             while True:
@@ -353,6 +366,11 @@ class ModelService:
             if self.engine is not None:
                 self._guard(self.engine.close)
 
+    def _read_step(self) -> None:
+        step = self._engine().status().step
+        with self._cv:
+            self._step = step
+
     def _engine(self) -> Engine:
         if self.engine is None:
             raise RuntimeError("the model service's engine has not started")
@@ -378,6 +396,8 @@ class ModelService:
             self._emit(self.on_training_status, TrainingStatus("error", message=user_message(exc)))
             return
         self.chunks_run += 1
+        with self._cv:
+            self._step = status.step
         self._emit(self.on_training_status, status)
         if changed is not None:
             self._emit(self.on_model_changed, changed)

@@ -68,7 +68,7 @@ SIM_ORDERS: tuple[str, ...] = ("spread", "first", "random")
 @dataclass
 class SimConfig:
     time_per_image: float = 45.0
-    steps_per_image: int | None = None  # instead of seconds: wait for N optimiser steps
+    steps_per_image: int | None = None  # instead of seconds: N steps, in lock-step
     max_images: int | None = None
     # which ``max_images`` of the train images the user annotates, in list order: "spread"
     # (evenly over the list: a folder of video frames gives frames of many videos, as a

@@ -3,7 +3,10 @@
 Image by image over the train split: ask the service for a suggestion, record its Dice
 against the truth and the fraction of pixels the user would have to change, "correct"
 it (save the true mask, mark done, notify the service), let background training run for
-``time_per_image`` seconds, and periodically score the served model on the test split.
+``time_per_image`` seconds (training goes on while the next image is measured, as in the
+app), or exactly ``steps_per_image`` optimiser steps with training stopped otherwise
+(lock-step: the figures depend on the steps, not on the machine), and periodically score
+the served model on the test split.
 The source folder is never written: the simulated project lives under ``out/work``.
 """
 from __future__ import annotations
@@ -247,13 +250,19 @@ def simulate(folder: str | Path, out: str | Path, cfg: SimConfig,
     svc = _service(run, cfg, w)
     rows: list[SimRow] = []
     t0 = time.monotonic()
+    # a budget in steps trains in lock-step: only while the simulator waits, never while it
+    # measures effort or scores the test set, so the figures are the same on any machine
+    steps = 0
+    if cfg.steps_per_image:
+        svc.train_until(steps)
     try:
         for i, stem in enumerate(run.train, start=1):
             row = _annotate(run, cfg, svc, w, i, stem)
             if cfg.steps_per_image and i >= cfg.min_done:
-                # load-independent budget (shared or slow machines): count steps, not seconds
-                w.wait_steps(_step(w) + cfg.steps_per_image)
-            else:
+                steps += cfg.steps_per_image
+                svc.train_until(steps)
+                w.wait_steps(steps)
+            elif not cfg.steps_per_image:
                 time.sleep(cfg.time_per_image)
             if i % cfg.eval_every == 0 or i in (5, 10, 20) or i == len(run.train):
                 _score_test(run, svc, w, row)
