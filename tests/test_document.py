@@ -33,8 +33,38 @@ def test_many_segment_stroke_is_one_undo_step():
 def test_stroke_across_many_tiles_stores_only_changed_pixels():
     doc = MaskDocument(np.zeros((1024, 1024), np.uint8), tile=64)
     _stroke(doc, [(0, 0), (1023, 1023)], radius=3, value=1)  # diagonal: bbox is whole image
+    assert doc.compact_history() is False  # all compressed at once: nothing left pending
     # per-tile storage keeps the step far smaller than a whole-image before/after pair
     assert doc.history.nbytes < 1024 * 1024 // 16
+    doc.undo()
+    assert not doc.labels.any()
+
+
+def test_a_stroke_is_compressed_in_slices_later_and_undoes_exactly_before_and_after():
+    rng = np.random.default_rng(0)
+    original = (rng.random((512, 512)) > 0.5).astype(np.uint8)  # noise: zlib has work to do
+    doc = MaskDocument(original.copy(), tile=64)
+    _stroke(doc, [(0, 0), (511, 300)], radius=6, value=2)
+    painted = doc.labels.copy()
+    raw = doc.history.nbytes
+    assert doc.compact_history(max_regions=2) is True  # a slice: more remains
+    assert doc.history.nbytes < raw
+    doc.undo()  # a half-compressed step restores the original exactly
+    assert np.array_equal(doc.labels, original)
+    doc.redo()
+    assert np.array_equal(doc.labels, painted)
+    while doc.compact_history(max_regions=2):
+        pass
+    doc.undo()
+    assert np.array_equal(doc.labels, original)
+
+
+def test_a_new_step_compresses_the_stroke_before_it_when_nobody_compacted():
+    doc = MaskDocument(np.zeros((512, 512), np.uint8), tile=64)
+    _stroke(doc, [(0, 0), (511, 511)], radius=4, value=1)
+    _stroke(doc, [(0, 511), (511, 0)], radius=4, value=2)
+    assert len(doc.history) == 2 and doc.history.pending == 1  # at most the newest waits
+    doc.undo()
     doc.undo()
     assert not doc.labels.any()
 

@@ -72,6 +72,32 @@ def test_oldest_steps_dropped_when_over_budget_newest_kept():
     assert len(tiny) == 1  # the newest step stays undoable even alone over budget
 
 
+def test_pending_copies_count_in_the_budget_until_compacted_then_their_compressed_size():
+    layers = {"labels": np.zeros((256, 256), np.uint8)}
+    hist = History()
+    for i in range(4):
+        box = BBox(i * 40, 0, i * 40 + 64, 256)
+        before = {"labels": layers["labels"][box.slices].copy()}
+        layers["labels"][box.slices] = i + 1
+        hist.push(Step("stroke", [Region.from_arrays(box, before, {
+            "labels": layers["labels"][box.slices]}, defer=True)]))
+    assert hist.pending == 1  # pushing a step compresses the ones before it
+    raw = hist.nbytes
+    assert hist.compact() is False and hist.pending == 0
+    held = list(hist._undo) + list(hist._redo)
+    assert hist.nbytes == sum(step.nbytes for step in held) < raw
+    box = BBox(0, 0, 32, 32)
+    before = {"labels": layers["labels"][box.slices].copy()}
+    layers["labels"][box.slices] = 7
+    hist.push(Step("stroke", [Region.from_arrays(box, before, {
+        "labels": layers["labels"][box.slices]}, defer=True)]))
+    hist.undo(layers)
+    assert hist.pending == 1  # undone, still uncompressed (in the redo stack)
+    hist.push(_step(layers, BBox(0, 0, 8, 8), 9))  # clears redo: nothing left to compress
+    assert hist.pending == 0
+    assert hist.nbytes == sum(step.nbytes for step in hist._undo)
+
+
 H, W = 24, 32
 coord = st.tuples(st.integers(-4, W + 4), st.integers(-4, H + 4))
 value = st.integers(0, 3)
@@ -85,6 +111,7 @@ ops = st.one_of(
     st.tuples(st.just("accept")),
     st.tuples(st.just("undo")),
     st.tuples(st.just("redo")),
+    st.tuples(st.just("compact"), st.integers(0, 3)),  # 0: compress everything pending
 )
 
 
@@ -106,6 +133,9 @@ def _run(doc: MaskDocument, op: tuple) -> object:
         return doc.replace_class(op[1], op[2])
     if kind == "accept":
         return doc.accept_suggestion()
+    if kind == "compact":
+        doc.compact_history(op[1] or None)
+        return None
     return doc.undo() if kind == "undo" else doc.redo()
 
 

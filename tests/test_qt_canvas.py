@@ -57,6 +57,19 @@ def test_brush_drag_paints_labels_and_is_one_undo_step(canvas):
     assert not doc.labels.any()
 
 
+def test_a_released_stroke_is_compressed_for_undo_once_the_window_is_idle(canvas, qtbot):
+    view, doc, tools = canvas
+    tools.set_radius(6)
+    drag(view, [(5, 5), (100, 150), (195, 20)])
+    painted = doc.labels.copy()
+    assert doc.history.pending == 1  # release commits without compressing ...
+    qtbot.waitUntil(lambda: doc.history.pending == 0, timeout=2000)  # ... the idle loop does
+    doc.undo()
+    assert not doc.labels.any()
+    doc.redo()
+    assert np.array_equal(doc.labels, painted)
+
+
 def test_right_button_erases_and_eraser_tool_erases(canvas):
     view, doc, tools = canvas
     doc.labels[90:110, 40:160] = 1

@@ -144,7 +144,7 @@ class MaskDocument:
                 if local is None:
                     continue
                 regions.append(self._region(_shift(local, y0, x0), before[local.slices],
-                                            changed[local.slices]))
+                                            changed[local.slices], defer=True))
             if not regions:
                 return None
             return self._commit(Step("stroke", regions))
@@ -215,8 +215,9 @@ class MaskDocument:
         return self._commit(Step(label, [region]))
 
     def _region(self, box: BBox, labels_before: np.ndarray, changed: np.ndarray,
-                provenance: int | None = None) -> Region:
-        """Update provenance where labels changed and encode the region's before/after."""
+                provenance: int | None = None, *, defer: bool = False) -> Region:
+        """Update provenance where labels changed and encode the region's before/after
+        (``defer``: keep copies, compressed later by ``compact_history``)."""
         prov = self.provenance[box.slices]
         prov_before = prov.copy()
         if provenance is not None:
@@ -229,7 +230,7 @@ class MaskDocument:
         if not np.array_equal(prov_before, prov):
             before["provenance"] = prov_before
             after["provenance"] = prov
-        return Region.from_arrays(box, before, after)
+        return Region.from_arrays(box, before, after, defer=defer)
 
     # -- suggestion ----------------------------------------------------------------------
     def set_suggestion(self, suggestion: np.ndarray | None) -> None:
@@ -290,6 +291,12 @@ class MaskDocument:
                 return None
             step = self.history.redo(self.layers)
             return None if step is None else self._changed(step.bbox)
+
+    def compact_history(self, max_regions: int | None = None) -> bool:
+        """Compress a slice of the undo history a stroke left uncompressed (see
+        ``History.compact``); True while more remains. The GUI calls it when idle."""
+        with self.lock:
+            return self.history.compact(max_regions)
 
     def _commit(self, step: Step) -> BBox:
         self.history.push(step)

@@ -1,7 +1,10 @@
 """Undo/redo as bounding-box diffs: each step keeps before/after patches of what it changed.
 
 Patches are stored compressed (zlib level 1: fast, and label masks compress very well), as a
-single value when uniform, or raw when tiny. The memory budget counts stored bytes; the oldest
+single value when uniform, or raw when tiny. A brush stroke's patches may be stored as plain
+copies first and compressed later (``History.compact``, called when the GUI is idle): a long
+stroke on a huge mask touches a hundred tiles, and compressing them all on release is the
+longest pause a brush user feels. The memory budget counts stored bytes; the oldest
 steps are dropped when it is exceeded. Undo writes the before patches back, so any sequence of
 steps followed by undo-all restores the original arrays bit for bit.
 """
@@ -23,8 +26,9 @@ _CONST_CHECK_MIN = 1 << 16  # check big patches for a single value first (much f
 
 @dataclass(frozen=True, eq=False)
 class Patch:
-    """One encoded uint8 array: ``kind`` is "raw", "zlib", "const" (``value`` everywhere) or
-    "ref" (shares a read-only ``array``, e.g. an accepted suggestion: no copy, no compression).
+    """One encoded uint8 array: ``kind`` is "raw", "zlib", "const" (``value`` everywhere),
+    "ref" (shares a read-only ``array``, e.g. an accepted suggestion: no copy, no compression)
+    or "copy" (a private copy not compressed yet: ``settled`` compresses it).
     """
 
     shape: tuple[int, int]
@@ -39,6 +43,19 @@ class Patch:
         view = array.view()
         view.flags.writeable = False
         return cls((int(array.shape[0]), int(array.shape[1])), "ref", array=view)
+
+    @classmethod
+    def copy_of(cls, array: np.ndarray) -> Patch:
+        """A private copy, to be compressed later by ``settled`` (cheap now, compact later)."""
+        arr = np.array(array, dtype=np.uint8, copy=True)
+        arr.flags.writeable = False
+        return cls((int(arr.shape[0]), int(arr.shape[1])), "copy", array=arr)
+
+    def settled(self) -> Patch:
+        """This patch in its compact stored form (itself unless it is a pending copy)."""
+        if self.kind != "copy" or self.array is None:
+            return self
+        return Patch.encode(self.array)
 
     @classmethod
     def constant(cls, shape: tuple[int, int], value: int) -> Patch:
@@ -89,11 +106,21 @@ class Region:
 
     @classmethod
     def from_arrays(cls, bbox: BBox, before: Mapping[str, np.ndarray],
-                    after: Mapping[str, np.ndarray]) -> Region:
+                    after: Mapping[str, np.ndarray], *, defer: bool = False) -> Region:
+        """Encode the patches now, or with ``defer`` keep copies for ``History.compact``."""
         if set(before) != set(after):
             raise ValueError("before and after must hold the same layers")
-        return cls(bbox, {k: Patch.encode(v) for k, v in before.items()},
-                   {k: Patch.encode(v) for k, v in after.items()})
+        make = Patch.copy_of if defer else Patch.encode
+        return cls(bbox, {k: make(v) for k, v in before.items()},
+                   {k: make(v) for k, v in after.items()})
+
+    @property
+    def pending(self) -> bool:
+        return any(p.kind == "copy" for p in (*self.before.values(), *self.after.values()))
+
+    def settled(self) -> Region:
+        return Region(self.bbox, {k: p.settled() for k, p in self.before.items()},
+                      {k: p.settled() for k, p in self.after.items()})
 
     @property
     def nbytes(self) -> int:
@@ -119,6 +146,21 @@ class Step:
     def nbytes(self) -> int:
         return sum(r.nbytes for r in self.regions) + 128
 
+    def settle(self, max_regions: int | None = None) -> int:
+        """Compress up to ``max_regions`` pending regions (all when None); returns how many."""
+        done = 0
+        for i, region in enumerate(self.regions):
+            if max_regions is not None and done >= max_regions:
+                break
+            if region.pending:
+                self.regions[i] = region.settled()
+                done += 1
+        return done
+
+    @property
+    def pending(self) -> bool:
+        return any(r.pending for r in self.regions)
+
     def apply(self, layers: Mapping[str, np.ndarray], *, forward: bool) -> None:
         """Write the after (``forward``) or before patches into ``layers``."""
         for region in self.regions:
@@ -136,12 +178,18 @@ class History:
         self.max_bytes = int(max_bytes)
         self._undo: deque[Step] = deque()
         self._redo: list[Step] = []
+        self._uncompressed: list[Step] = []  # steps holding copies, newest last (see compact)
         self._nbytes = 0
         self.dropped = 0  # steps discarded to respect the budget
 
     @property
     def nbytes(self) -> int:
         return self._nbytes
+
+    @property
+    def pending(self) -> int:
+        """Steps that still hold uncompressed copies (see ``compact``)."""
+        return len(self._uncompressed)
 
     @property
     def can_undo(self) -> bool:
@@ -161,12 +209,39 @@ class History:
         """
         for old in self._redo:
             self._nbytes -= old.nbytes
+        self._forget(self._redo)
         self._redo.clear()
+        self.compact()  # a caller that never compacts keeps at most one step uncompressed
         self._undo.append(step)
+        if step.pending:
+            self._uncompressed.append(step)
         self._nbytes += step.nbytes
         while self._nbytes > self.max_bytes and len(self._undo) > 1:
-            self._nbytes -= self._undo.popleft().nbytes
+            oldest = self._undo.popleft()
+            self._nbytes -= oldest.nbytes
+            self._forget([oldest])
             self.dropped += 1
+
+    def _forget(self, steps: list[Step]) -> None:
+        """Steps leaving the history need no compression."""
+        gone = {id(s) for s in steps}
+        if gone and self._uncompressed:
+            self._uncompressed = [s for s in self._uncompressed if id(s) not in gone]
+
+    def compact(self, max_regions: int | None = None) -> bool:
+        """Compress pending copies (at most ``max_regions`` regions, all when None), newest
+        step first; True while some remain, so an idle loop can call it in slices."""
+        budget = max_regions
+        while self._uncompressed and (budget is None or budget > 0):
+            step = self._uncompressed[-1]
+            before = step.nbytes
+            done = step.settle(budget)
+            self._nbytes += step.nbytes - before
+            if not step.pending:
+                self._uncompressed.pop()
+            if budget is not None:
+                budget -= done
+        return bool(self._uncompressed)
 
     def undo(self, layers: Mapping[str, np.ndarray]) -> Step | None:
         """Restore the before patches of the last step into ``layers``; None if nothing to undo."""
@@ -189,4 +264,5 @@ class History:
     def clear(self) -> None:
         self._undo.clear()
         self._redo.clear()
+        self._uncompressed.clear()
         self._nbytes = 0

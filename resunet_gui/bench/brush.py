@@ -70,7 +70,7 @@ def bench_size(size: int, strokes: int, seed: int = 0) -> dict[str, Any]:
     labels = np.full((size, size), 0, np.uint8)  # resident, like a loaded mask
     doc = MaskDocument(labels)
     clock = time.perf_counter
-    seg, end, undo, redo, tool = [], [], [], [], []
+    seg, end, compact, undo, redo, tool = [], [], [], [], [], []
     for i in range(strokes):
         pts = _stroke_points(rng, size)
         doc.begin_stroke()
@@ -81,6 +81,9 @@ def bench_size(size: int, strokes: int, seed: int = 0) -> dict[str, Any]:
         t0 = clock()
         doc.end_stroke()
         end.append(clock() - t0)
+        t0 = clock()  # the GUI does this when idle, 16 tiles per event-loop tick
+        doc.compact_history()
+        compact.append(clock() - t0)
     for _ in range(strokes):
         t0 = clock()
         doc.undo()
@@ -97,6 +100,7 @@ def bench_size(size: int, strokes: int, seed: int = 0) -> dict[str, Any]:
             tool.append(clock() - t0)
     return {"size": size, "segments": len(seg), "strokes": strokes,
             "segment": _ms(seg), "tool_segment": _ms(tool), "end_stroke": _ms(end),
+            "compact_after_stroke": _ms(compact),
             "undo": _ms(undo), "redo": _ms(redo)}
 
 

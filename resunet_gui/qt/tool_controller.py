@@ -9,11 +9,13 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QObject, QPointF, Qt, QTimer, Signal
 
 from resunet_gui.core.types import IGNORE_INDEX, BBox
 
 MIN_RADIUS, MAX_RADIUS = 1, 512
+# undo regions compressed per idle tick after a stroke (~0.2 ms each on a slow CPU)
+COMPACT_REGIONS_PER_TICK = 16
 
 
 class Tool(str, Enum):
@@ -54,6 +56,11 @@ class ToolController(QObject):
         self._stroke_value: int | None = None
         self._points: list[QPointF] = []
         self.fix_probs: Callable[[], Any] = lambda: None  # set by qt/region_tools.py
+        # a stroke's undo tiles are compressed in slices once the button is released,
+        # not all at once on release (the longest pause on a huge mask)
+        self._compactor = QTimer(self)
+        self._compactor.setInterval(0)
+        self._compactor.timeout.connect(self._compact_slice)
 
     # ---- state -----------------------------------------------------------------------
     def set_document(self, document: Any) -> None:
@@ -179,6 +186,13 @@ class ToolController(QObject):
         self._stroke_value = None
         self._last = None
         self._commit(self.document.end_stroke())
+        self._compactor.start()
+
+    def _compact_slice(self) -> None:
+        """One idle slice of undo compression; stops when done or when a stroke starts."""
+        if (self.document is None or self._stroke_value is not None
+                or not self.document.compact_history(COMPACT_REGIONS_PER_TICK)):
+            self._compactor.stop()
 
     def _commit(self, bbox: BBox | None) -> None:
         if bbox is not None and not bbox.empty:
