@@ -189,9 +189,9 @@ class ToolController(QObject):
         self._compactor.start()
 
     def _compact_slice(self) -> None:
-        """One idle slice of undo compression; stops when done or when a stroke starts."""
-        if (self.document is None or self._stroke_value is not None
-                or not self.document.compact_history(COMPACT_REGIONS_PER_TICK)):
+        """One slice of undo compression per event-loop pass, also while the next stroke is
+        drawn (a slice costs less than a frame), so a quick next release never pays for it."""
+        if self.document is None or not self.document.compact_history(COMPACT_REGIONS_PER_TICK):
             self._compactor.stop()
 
     def _commit(self, bbox: BBox | None) -> None:
