@@ -209,24 +209,20 @@ class History:
         """
         for old in self._redo:
             self._nbytes -= old.nbytes
-        self._forget(self._redo)
+        # discarded redo steps need no compression (and are no longer counted)
+        self._uncompressed = [s for s in self._uncompressed
+                              if not any(s is r for r in self._redo)]
         self._redo.clear()
-        self.compact()  # a caller that never compacts keeps at most one step uncompressed
+        # a caller that never compacts keeps at most one step uncompressed: after this only
+        # the new step can be, and the budget below never drops the newest step
+        self.compact()
         self._undo.append(step)
         if step.pending:
             self._uncompressed.append(step)
         self._nbytes += step.nbytes
         while self._nbytes > self.max_bytes and len(self._undo) > 1:
-            oldest = self._undo.popleft()
-            self._nbytes -= oldest.nbytes
-            self._forget([oldest])
+            self._nbytes -= self._undo.popleft().nbytes
             self.dropped += 1
-
-    def _forget(self, steps: list[Step]) -> None:
-        """Steps leaving the history need no compression."""
-        gone = {id(s) for s in steps}
-        if gone and self._uncompressed:
-            self._uncompressed = [s for s in self._uncompressed if id(s) not in gone]
 
     def compact(self, max_regions: int | None = None) -> bool:
         """Compress pending copies (at most ``max_regions`` regions, all when None), newest
