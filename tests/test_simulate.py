@@ -116,3 +116,16 @@ def test_simulate_annotates_the_images_its_order_picks(tmp_path):
                "--max-images", "2"])
     assert rc == 0
     assert [r["stem"] for r in _read_rows(tmp_path / "out2" / "simulate.csv")] == ["s0", "s3"]
+
+
+def test_waiting_for_training_steps_that_never_come_is_an_error_not_a_silent_pass():
+    from types import SimpleNamespace
+
+    from resunet_gui.core.errors import ResunetError
+    from resunet_gui.engine.simulate import _Waiter
+
+    waiter = _Waiter()
+    waiter.on_status(SimpleNamespace(state="training", step=3, message=""))
+    waiter.wait_steps(3, timeout=0.1)  # already there: returns
+    with pytest.raises(ResunetError, match="step 3 of 5"):
+        waiter.wait_steps(5, timeout=0.1)

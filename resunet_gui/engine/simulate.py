@@ -135,10 +135,14 @@ class _Waiter:
         self.status = s
 
     def wait_steps(self, step: int, timeout: float = 3600.0) -> None:
+        """Block until the engine has trained ``step`` steps; a stall is an error, not a pass."""
         end = time.monotonic() + timeout
-        while _step(self) < step and time.monotonic() < end:
+        while _step(self) < step:
             if self.status is not None and self.status.state in ("error", "paused"):
                 raise ResunetError(f"training stopped: {self.status.message}")
+            if time.monotonic() >= end:
+                raise ResunetError(f"training reached step {_step(self)} of {step} "
+                                   f"in {timeout:.0f} s")
             time.sleep(0.05)
 
     def wait(self, rid: int, timeout: float = 600.0) -> SuggestionResult:
