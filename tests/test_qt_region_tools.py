@@ -147,6 +147,22 @@ def test_click_to_fix_removes_a_false_blob_and_undoes_in_one_step(window_with, q
     np.testing.assert_array_equal(doc.labels, before)
 
 
+def test_click_to_fix_on_a_suggestion_not_yet_accepted_removes_the_blob_the_user_sees(
+        window_with, qtbot):
+    window, folder, _engine = window_with
+    with qtbot.waitSignal(window.suggestions.suggestionArrived, timeout=60_000):
+        window.open_folder(folder)
+    doc = window.editor.document
+    assert not doc.labels.any()  # only the suggestion is on screen
+    suggestion = doc.suggestion.copy()
+    _key(window, Qt.Key.Key_C)
+    _click(window, 5, 5)  # on the false square
+    assert doc.labels[2:10, 2:10].sum() == 0
+    np.testing.assert_array_equal(doc.labels[12:], suggestion[12:])  # the rest accepted
+    _key(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not doc.labels.any()
+
+
 def test_refine_keeps_painted_pixels_and_undoes_in_one_step(window_with, qtbot):
     window, folder, _engine = window_with
     with qtbot.waitSignal(window.suggestions.suggestionArrived, timeout=60_000):

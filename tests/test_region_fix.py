@@ -84,3 +84,28 @@ def test_refine_keeps_painted_pixels_and_undoes_in_one_step():
     assert (doc.labels[~painted] == 1).all()
     doc.undo()
     np.testing.assert_array_equal(doc.labels, kept)
+
+
+def test_a_click_before_the_suggestion_is_accepted_corrects_the_suggestion_in_one_undo_step():
+    truth, probs, sugg = _scene()
+    doc = MaskDocument(np.zeros_like(sugg))
+    doc.set_suggestion(sugg)  # shown, not accepted
+    doc.fix_region((70, 22), 1, probs)  # on the false blob C
+    expected = sugg.copy()
+    expected[13:32, 61:80] = 0
+    np.testing.assert_array_equal(doc.labels, expected)  # C gone, A kept from the suggestion
+    assert (doc.provenance[13:32, 61:80][sugg[13:32, 61:80] == 1] == Provenance.CORRECTED).all()
+    assert doc.provenance[25, 25] == Provenance.SUGGESTED
+    doc.undo()
+    assert not doc.labels.any() and not doc.provenance.any()
+
+
+def test_a_click_on_labels_loaded_from_disk_never_swaps_in_the_suggestion():
+    truth, probs, sugg = _scene()
+    doc = MaskDocument(truth.copy())  # a saved mask: provenance NONE, labels set
+    doc.set_suggestion(sugg)
+    doc.fix_region((70, 22), 1, probs)  # C is not in these labels: read as a missed object
+    assert (doc.labels[truth == 1] == 1).all()  # the saved blobs A and B are untouched
+    assert doc.labels[22, 70] == 1
+    doc.undo()
+    np.testing.assert_array_equal(doc.labels, truth)

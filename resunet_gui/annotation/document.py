@@ -176,11 +176,38 @@ class MaskDocument:
                                    lambda _v: tools.replace_class(self.labels, a, b))
 
     def fix_region(self, point: Point, value: int, probs: np.ndarray) -> BBox | None:
-        """Click to fix (see ``region_fix``): flip the wrong region under ``point``."""
+        """Click to fix (see ``region_fix``): flip the wrong region under ``point``.
+
+        The click corrects what is on screen: on an image with nothing labelled yet (all
+        background, untouched), the suggestion is accepted first, in the same undo step.
+        Otherwise a click on a wrong suggested blob would read as "this object was missed"
+        and fill it. Labels loaded from disk are never replaced this way.
+        """
         with self.lock:
+            if (self.suggestion is not None and not self.provenance.any()
+                    and not self.labels.any()):
+                return self._accept_then_fix(point, value, probs)
             fix = region_fix.plan_fix(self.labels, self.provenance, probs, point, value)
             return self._operation("fix", fix.box, lambda view: view.__setitem__(
                 fix.region, fix.values))
+
+    def _accept_then_fix(self, point: Point, value: int, probs: np.ndarray) -> BBox | None:
+        assert self.suggestion is not None
+        if self._stroke is not None:
+            self.end_stroke()
+        # nothing is painted, so planning on the suggestion is planning after accepting it
+        # (and a bad probability map is refused before anything changes)
+        fix = region_fix.plan_fix(self.suggestion, self.provenance, probs, point, value)
+        before = {"labels": Patch.encode(self.labels),
+                  "provenance": Patch.encode(self.provenance)}
+        self.labels[...] = self.suggestion
+        self.provenance[...] = Provenance.SUGGESTED
+        region_fix.apply_fix(self.labels, fix)
+        if fix.kind != "none":
+            self.provenance[fix.box.slices][fix.region] = Provenance.CORRECTED
+        after = {"labels": Patch.encode(self.labels),
+                 "provenance": Patch.encode(self.provenance)}
+        return self._commit(Step("fix", [Region(BBox(0, 0, *self.shape), before, after)]))
 
     def refine_unpainted(self, mask: np.ndarray) -> BBox | None:
         """Take ``mask`` wherever the user has not painted, as one undo step.

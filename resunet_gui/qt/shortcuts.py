@@ -31,7 +31,7 @@ SHORTCUTS: tuple[Shortcut, ...] = (
     Shortcut("pick", ("I",), "Pick class (eyedropper: click a labelled pixel)"),
     Shortcut("fix", ("C",), "Click to fix: click a wrong blob to remove it, or a missed "
              "object to fill it with the current class (bounded by the model's probabilities; "
-             "never changes what you painted)"),
+             "never changes what you painted; before you accept, it corrects the suggestion)"),
     Shortcut("refine", ("R",), "Refine this image from my strokes: the model re-predicts "
              "everything you did not paint"),
     Shortcut("refresh_suggestion", ("Shift+S",), "Newer model: refresh the suggestion"),
