@@ -57,6 +57,10 @@ def test_untrained_model_shows_how_it_learns_instead_of_noise(plain_window, tmp_
     key(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert "1 of 5 done" in window.first_run.banner.text()
 
+    window.first_run.set_done(612)  # e.g. a folder of imported labels
+    text = window.first_run.banner.text()
+    assert "612 images are labelled" in text and "of 5 done" not in text
+
     engine.current = "v001"  # the first trained version arrives
     window.bridge.modelChanged.emit(VersionInfo("v001", Path("v001"), 0.6, check_images=1))
     qtbot.waitUntil(lambda: engine.predictions >= 1, timeout=10_000)

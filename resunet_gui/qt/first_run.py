@@ -16,6 +16,10 @@ FIRST_IMAGES = 5
 
 
 def guide_text(done: int) -> str:
+    if done >= FIRST_IMAGES:  # e.g. a folder of imported labels: nothing left to ask for
+        return (f"<b>No trained model yet.</b> {done} images are labelled and the model is "
+                "training on them; suggestions appear as soon as the first version is "
+                "trained (the Model tab shows its progress).")
     return (f"<b>No trained model yet.</b> The model learns from your first {FIRST_IMAGES} "
             "images: paint the labels (B brush, E eraser, 1-9 classes), then press "
             "<b>Ctrl+Enter</b> (Done &amp; next). Suggestions appear as soon as the first "
