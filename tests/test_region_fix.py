@@ -98,6 +98,8 @@ def test_a_click_before_the_suggestion_is_accepted_corrects_the_suggestion_in_on
     assert doc.provenance[25, 25] == Provenance.SUGGESTED
     doc.undo()
     assert not doc.labels.any() and not doc.provenance.any()
+    assert doc.fix_region((500, 500), 1, probs) is None  # off the image: nothing accepted
+    assert not doc.labels.any() and not doc.history.can_undo
 
 
 def test_a_click_on_labels_loaded_from_disk_never_swaps_in_the_suggestion():

@@ -198,13 +198,14 @@ class MaskDocument:
         # nothing is painted, so planning on the suggestion is planning after accepting it
         # (and a bad probability map is refused before anything changes)
         fix = region_fix.plan_fix(self.suggestion, self.provenance, probs, point, value)
+        if fix.kind == "none":  # outside the image: accept nothing either
+            return None
         before = {"labels": Patch.encode(self.labels),
                   "provenance": Patch.encode(self.provenance)}
         self.labels[...] = self.suggestion
         self.provenance[...] = Provenance.SUGGESTED
         region_fix.apply_fix(self.labels, fix)
-        if fix.kind != "none":
-            self.provenance[fix.box.slices][fix.region] = Provenance.CORRECTED
+        self.provenance[fix.box.slices][fix.region] = Provenance.CORRECTED
         after = {"labels": Patch.encode(self.labels),
                  "provenance": Patch.encode(self.provenance)}
         return self._commit(Step("fix", [Region(BBox(0, 0, *self.shape), before, after)]))
