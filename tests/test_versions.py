@@ -219,3 +219,30 @@ def test_a_tie_on_dice_is_broken_by_soft_dice(tmp_path):
     d = keep.decide(("a",), closer, lambda: pytest.fail("cached"),
                     save=lambda: saved.append(1) or VersionInfo("v001", tmp_path / "v001"))
     assert d.accepted and saved == [1]
+
+
+def test_the_first_version_is_scored_early_and_later_ones_once_per_epoch(tmp_path):
+    """A folder opened with many labels gets its first suggestions without waiting an epoch."""
+    project = Project.open(make_blob_project(tmp_path / "p", n=10))
+    cfg = EngineConfig(device="cpu", weights="none", min_eval_steps=2,
+                       train=TrainConfig(crop=32, batch_size=2, steps_per_chunk=1))
+
+    def steps_until_an_evaluation_is_due(eng: ProjectEngine) -> int:
+        start = eng.trainer.step_count
+        while eng._evaluation is None:
+            eng.train_chunk()
+        return eng.trainer.step_count - start
+
+    fresh = ProjectEngine(project, cfg)
+    fresh.notify_done(project.stems())
+    assert fresh.version is None and fresh.trainer.steps_per_epoch() >= 8
+    assert steps_until_an_evaluation_is_due(fresh) == 2
+
+    served = ProjectEngine(project, cfg)
+    served.notify_done(project.stems())
+    predict_constant(served.serving, 0)
+    predict_constant(served.trainer.candidate, 1)
+    assert served.evaluate_candidate() is not None and served.version == "v001"
+    epoch = served.trainer.steps_per_epoch()
+    assert steps_until_an_evaluation_is_due(served) == epoch
+    project.close()

@@ -174,10 +174,18 @@ class ProjectEngine:
         self._steps_since_eval += report.steps
         if report.message:
             self.message = report.message
-        if self._steps_since_eval >= max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch()):
+        if self._steps_since_eval >= self._evaluation_interval():
             self._steps_since_eval = 0
             self._evaluation = self._evaluate_in_pieces()
         return self.status(), None
+
+    def _evaluation_interval(self) -> int:
+        """Steps between evaluations: one epoch-equivalent, so scoring stays a small share of
+        the work. Until a first version exists it is ``min_eval_steps``, as in a new project:
+        a folder opened with hundreds of labels is not left without suggestions for an epoch."""
+        if self.version is None:
+            return self.cfg.min_eval_steps
+        return max(self.cfg.min_eval_steps, self.trainer.steps_per_epoch())
 
     def status(self) -> TrainingStatus:
         n = len(self.train_stems) + len(self.check_stems)

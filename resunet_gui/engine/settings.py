@@ -57,7 +57,8 @@ class EngineConfig:
     weights: str = "imagenet"  # "imagenet" (from the cache only), "none", or a file path
     mode: str | None = None  # None: decoder if the encoder is pretrained, else all
     train: TrainConfig = field(default_factory=TrainConfig)
-    min_eval_steps: int = 20  # evaluate every max(this, one epoch-equivalent) steps
+    # evaluate every max(this, one epoch-equivalent) steps; before a first version, every this many
+    min_eval_steps: int = 20
     tile: int = 1024
     seed: int = 0
 
