@@ -200,10 +200,7 @@ class MaskDocument:
         fix = region_fix.plan_fix(self.suggestion, self.provenance, probs, point, value)
         if fix.kind == "none":  # outside the image: accept nothing either
             return None
-        before = {"labels": Patch.encode(self.labels),
-                  "provenance": Patch.encode(self.provenance)}
-        self.labels[...] = self.suggestion
-        self.provenance[...] = Provenance.SUGGESTED
+        before = self._take_suggestion()
         region_fix.apply_fix(self.labels, fix)
         self.provenance[fix.box.slices][fix.region] = Provenance.CORRECTED
         after = {"labels": Patch.encode(self.labels),
@@ -277,16 +274,22 @@ class MaskDocument:
         with self.lock:
             if self.suggestion is None:
                 return None
-            if self._stroke is not None:
-                self.end_stroke()
-            box = BBox(0, 0, *self.shape)
-            before = {"labels": Patch.encode(self.labels),
-                      "provenance": Patch.encode(self.provenance)}
-            self.labels[...] = self.suggestion
-            self.provenance[...] = Provenance.SUGGESTED
+            before = self._take_suggestion()
             after = {"labels": Patch.reference(self.suggestion),
                      "provenance": Patch.constant(self.shape, Provenance.SUGGESTED)}
-            return self._commit(Step("accept", [Region(box, before, after)]))
+            return self._commit(Step("accept", [Region(BBox(0, 0, *self.shape), before, after)]))
+
+    def _take_suggestion(self) -> dict[str, Patch]:
+        """Copy the suggestion into labels (provenance SUGGESTED); the whole-image before
+        patches for the caller's undo step."""
+        assert self.suggestion is not None
+        if self._stroke is not None:
+            self.end_stroke()
+        before = {"labels": Patch.encode(self.labels),
+                  "provenance": Patch.encode(self.provenance)}
+        self.labels[...] = self.suggestion
+        self.provenance[...] = Provenance.SUGGESTED
+        return before
 
     def provenance_counts(self) -> np.ndarray:
         """Pixel count per :class:`Provenance` value (index 0..3); a full-image pass."""
